@@ -1,0 +1,3 @@
+from gpucompare.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""Hardware capability checks, in one place.
+
+Everything that asks "is there a GPU?", "can this device run fp8?" or "is Triton interpreting?"
+calls this module, so the answer cannot drift between the kernels, the benchmarks and the tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import torch
+
+
+@functools.cache
+def has_gpu() -> bool:
+    """True when a CUDA GPU is usable by torch."""
+    return torch.cuda.is_available()
+
+
+def configure_triton() -> bool:
+    """Put Triton in interpreter mode when there is no GPU; return True when interpreting.
+
+    Triton reads ``TRITON_INTERPRET`` when ``@triton.jit`` decorates a kernel, so this must run
+    before any kernel module is imported; ``gpucompare.kernels`` calls it on import.
+    """
+    if not has_gpu() and os.environ.get("TRITON_INTERPRET", "0") in ("", "0"):
+        os.environ["TRITON_INTERPRET"] = "1"
+    return interpreting()
+
+
+def interpreting() -> bool:
+    """True when Triton kernels run in the CPU interpreter (``TRITON_INTERPRET=1``)."""
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda") if has_gpu() else torch.device("cpu")
+
+
+def compute_capability(device: torch.device | str | None = None) -> tuple[int, int] | None:
+    """(major, minor) of a CUDA device, or None on the CPU."""
+    if not has_gpu():
+        return None
+    dev = torch.device(device) if device is not None else torch.device("cuda")
+    if dev.type != "cuda":
+        return None
+    return torch.cuda.get_device_capability(dev)
+
+
+def supports_fp8(device: torch.device | str | None = None) -> tuple[bool, str]:
+    """Whether fp8 e4m3 matmuls can run on ``device``; the reason when not."""
+    cc = compute_capability(device)
+    if cc is None:
+        return False, "fp8 e4m3 GEMM needs a CUDA GPU with compute capability >= 8.9 (no GPU here)"
+    if cc < (8, 9):
+        return False, f"fp8 e4m3 GEMM needs compute capability >= 8.9, this GPU is {cc[0]}.{cc[1]}"
+    if not hasattr(torch, "float8_e4m3fn"):
+        return False, "this torch build has no float8_e4m3fn dtype"
+    return True, ""
+
+
+def supports_bf16(device: torch.device | str | None = None) -> tuple[bool, str]:
+    """Whether bf16 tensor-core math is available (Ampere and newer), with the reason when not."""
+    cc = compute_capability(device)
+    if cc is None:
+        return True, ""  # torch computes bf16 on the CPU; Triton's interpreter needs care (see kernels)
+    if cc < (8, 0):
+        return False, f"bf16 needs compute capability >= 8.0, this GPU is {cc[0]}.{cc[1]}"
+    return True, ""
