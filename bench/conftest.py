@@ -1,0 +1,233 @@
+"""``pytest bench/``: every (workload, shape, dtype, impl) of a tier as one test; the project's timer measures,
+pytest-benchmark stores.
+
+Options: ``--tier cpu|gpu`` (default: gpu if a GPU is present, else cpu), ``--workloads gemm,copy``,
+``--dtypes fp16,bf16``, ``--results-dir`` (default ``results/runs``; a CPU-fallback run goes there too, in a
+``*-cpu`` folder — nothing in tests/ reads it, and ``gpucompare report`` can tell it apart by its mode).
+
+Each test calls ``gpucompare.runner.measure_one`` (correctness check first, then ``gpucompare.timing``), appends
+the record to the session's run folder, and then replays the measured per-repetition samples into
+``benchmark.pedantic`` through a timer that returns them (rounds = count, iterations = 1, no warm-up), so
+``benchmark.stats`` are exactly our samples and ``--benchmark-json/--benchmark-autosave/--benchmark-compare``
+work as usual. ``benchmark.extra_info`` carries TFLOP/s, GB/s, % of local peak, the error, the telemetry summary
+and the status. With ``--benchmark-disable`` every case still runs (checked and timed) and its record is
+written. A skipped implementation is ``pytest.skip(reason)``; a wrong output fails the test with the message.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from gpucompare import hw
+
+hw.configure_triton()  # before any kernel module can be imported (the runner imports gpucompare.kernels too)
+
+from gpucompare import runner  # noqa: E402
+from gpucompare.results import DEFAULT_ROOT, RunWriter  # noqa: E402
+
+
+class ReplayTimer:
+    """A pytest-benchmark timer that reads a clock the benchmark target sets: start 0.0, end = one sample."""
+
+    __name__ = "gpucompare-replay"
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class BenchState:
+    """What one pytest session shares: the device, its description and peaks, the run writer, the records."""
+
+    config: Any
+    device: Any = None
+    machine: dict | None = None
+    peaks: dict | None = None
+    writer: RunWriter | None = None
+    timing_config: Any = None
+    records: list = field(default_factory=list)
+    replay: ReplayTimer = field(default_factory=ReplayTimer)
+
+    @property
+    def command(self) -> str:
+        return shlex.join(["pytest", *map(str, self.config.invocation_params.args)])
+
+    def describe(self) -> tuple[dict, dict]:
+        if self.machine is None:
+            from gpucompare import timing
+
+            self.device = hw.default_device()
+            self.machine, self.peaks = runner.describe_machine(self.device, self.command)
+            self.machine["tier"] = tier_of(self.config)
+            self.timing_config = timing.TimingConfig.for_device(self.device)
+        return self.machine, self.peaks
+
+    def open(self) -> RunWriter:
+        if self.writer is None:
+            machine, _ = self.describe()
+            self.writer = RunWriter(self.config.getoption("results_dir"), machine)
+        return self.writer
+
+
+STATE = pytest.StashKey[BenchState]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("gpucompare", "gpucompare benchmarks (bench/)")
+    group.addoption("--tier", choices=runner.TIERS, default=None,
+                    help="shape tier: cpu (tiny) or gpu (real sizes); default gpu if a GPU is present")
+    group.addoption("--workloads", default=None, metavar="W1,W2", help="only these workloads (comma-separated)")
+    group.addoption("--dtypes", default=None, metavar="D1,D2", help="only these dtypes (comma-separated)")
+    group.addoption("--results-dir", default=str(DEFAULT_ROOT), metavar="DIR",
+                    help=f"where the run folder is written (default: {DEFAULT_ROOT})")
+
+
+def pytest_configure(config):
+    config.stash[STATE] = BenchState(config)
+
+
+def _csv_option(config, name: str) -> list[str] | None:
+    value = config.getoption(name, None)
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def tier_of(config) -> str:
+    return config.getoption("tier", None) or runner.default_tier()
+
+
+def pytest_generate_tests(metafunc):
+    """Parametrise ``case`` over the tier's shapes × dtypes × impls of the module's ``BENCH_WORKLOADS``."""
+    if "case" not in metafunc.fixturenames:
+        return
+    from gpucompare import workloads
+
+    config = metafunc.config
+    wanted = _csv_option(config, "workloads")
+    if wanted:
+        unknown = [w for w in wanted if w not in workloads.WORKLOADS]
+        if unknown:
+            raise pytest.UsageError(
+                f"--workloads: unknown workload {unknown[0]!r}; known: {', '.join(workloads.WORKLOADS)}"
+            )
+    names = [n for n in getattr(metafunc.module, "BENCH_WORKLOADS", ()) if n in workloads.WORKLOADS]
+    if wanted:
+        names = [n for n in names if n in wanted]
+    cases = []
+    if names:
+        try:
+            cases = runner.plan(tier_of(config), only=names, dtypes=_csv_option(config, "dtypes"),
+                                device=hw.default_device())
+        except ValueError as exc:
+            if _csv_option(config, "dtypes") and "unknown dtype" in str(exc):
+                cases = []  # this family has none of the requested dtypes; others may
+            else:
+                raise pytest.UsageError(str(exc)) from None
+    metafunc.parametrize("case", cases, ids=[runner.case_id(*c) for c in cases])
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every benchmark case uses the session's replay timer (pytest-benchmark's public ``timer`` option)."""
+    replay = config.stash[STATE].replay
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        case = callspec.params.get("case") if callspec is not None else None
+        if isinstance(case, tuple):
+            item.add_marker(pytest.mark.benchmark(timer=replay, group=case[0].name))
+
+
+@pytest.fixture(scope="session")
+def bench_state(pytestconfig) -> BenchState:
+    state = pytestconfig.stash[STATE]
+    state.open()
+    return state
+
+
+def _telemetry_summary(record: dict) -> dict:
+    tel = record.get("telemetry") or {}
+    before, after = tel.get("before") or {}, tel.get("after") or {}
+    return {
+        "sm_clock_mhz": [before.get("sm_clock_mhz"), after.get("sm_clock_mhz")],
+        "power_w": [before.get("power_w"), after.get("power_w")],
+        "temperature_c": [before.get("temperature_c"), after.get("temperature_c")],
+        "clock_event_reasons": after.get("clock_event_reasons"),
+        "throttled": record.get("throttled"),
+        "error": after.get("error"),
+    }
+
+
+def replay_samples(benchmark, timer: ReplayTimer, samples: list[float]) -> None:
+    """Feed measured samples to pytest-benchmark: one round per sample, exact durations (start 0, end s)."""
+    it = iter(samples)
+
+    def setup() -> None:
+        timer.now = 0.0
+
+    def target() -> None:
+        timer.now = next(it, 0.0)
+
+    benchmark.pedantic(target, setup=setup, rounds=max(len(samples), 1), iterations=1, warmup_rounds=0)
+
+
+@pytest.fixture
+def measure_case(benchmark, bench_state):
+    """``measure_case(case) -> record``: check, time, write the record, hand the samples to pytest-benchmark."""
+
+    def run(case) -> dict:
+        w, shape, dtype, impl = case
+        state = bench_state
+        writer = state.open()
+        samples: list[float] = []
+        record = runner.measure_one(
+            w, shape, dtype, impl, device=state.device, machine=writer.machine, peaks=state.peaks,
+            timing_config=state.timing_config, command=state.command, run_id=writer.run_id,
+            samples_out=samples,
+        )
+        writer.append(record)
+        state.records.append(record)
+        benchmark.extra_info.update(
+            workload=w.name, shape=shape.label, dtype=dtype, impl=impl.name, status=record["status"],
+            reason=record["reason"], tflops=record["tflops"], gbps=record["gbps"],
+            pct_of_peak=runner.percent_of_peak(record), rel_error=record["rel_error"],
+            error_bound=record["error_bound"], median_s=record["median_s"], flops=record["flops"],
+            bytes=record["bytes"], run_id=writer.run_id, telemetry=_telemetry_summary(record),
+        )
+        if record["status"] == "skipped":
+            pytest.skip(record["reason"])
+        if record["status"] == "failed":
+            pytest.fail(f"{runner.case_id(*case)}: {record['reason']}", pytrace=False)
+        replay_samples(benchmark, state.replay, samples)
+        if benchmark.stats is not None:  # None under --benchmark-disable
+            stored = benchmark.stats.stats
+            # equal up to the last bit (statistics.median vs the timing module's interpolated median)
+            assert stored.rounds == len(samples), f"{stored.rounds} rounds stored, {len(samples)} measured"
+            assert math.isclose(stored.median, record["median_s"], rel_tol=1e-12, abs_tol=0.0), (
+                f"pytest-benchmark stored median {stored.median} != measured {record['median_s']}"
+            )
+        return record
+
+    return run
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """GPU facts beside pytest-benchmark's CPU facts: device, chip id, cc, driver, CUDA, L2, versions, peaks."""
+    machine, peaks = config.stash[STATE].describe()
+    keys = ("mode", "device_name", "chip_id", "compute_capability", "sm_count", "l2_bytes", "memory_gb", "versions")
+    machine_info["gpucompare"] = {k: machine.get(k) for k in keys} | {"local_peaks": peaks}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    state = config.stash.get(STATE, None)
+    if state is None or not state.records:
+        return
+    terminalreporter.section("gpucompare")
+    for line in runner.format_summary(state.records).splitlines():
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"records: {state.writer.path}")

@@ -1,0 +1,151 @@
+"""Small helpers shared by the kernel modules: input checks and the interpreter-aware config choice.
+
+Kept small and stable; ``gemm``, ``bandwidth``, ``attention`` and ``decode`` import from here.
+
+- ``check_tensor`` validates one argument (type, rank, dtype, device) *before* any launch and raises
+  ``ValueError`` whose message names the operation and the argument.
+- ``check_same`` checks that several tensors share a dtype / a device.
+- ``check_triton_device`` refuses CPU tensors when Triton is compiling for a GPU (and GPU tensors
+  when it interprets on the CPU), instead of a deep Triton traceback.
+- ``pick_configs`` returns the autotune configs for the GPU, or the single big-tile config the
+  interpreter needs (it costs ~3-4 ms per program x loop iteration, and autotune with two or more
+  configs fails on the CPU).
+- ``upcast_bf16`` says whether a kernel must upcast bf16 tiles to fp32 (the interpreter computes
+  bf16 arithmetic on raw bits, so it is wrong there; the GPU uses native bf16).
+- ``round_bf16_in_kernel`` / ``rne_to_bf16``: the interpreter's fp32 -> bf16 cast truncates; a kernel
+  that stores bf16 rounds with ``rne_to_bf16`` first (constexpr-guarded) to match the GPU's rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+import triton
+import triton.language as tl
+
+from gpucompare.hw import interpreting
+
+FLOAT_DTYPES: tuple[torch.dtype, ...] = (torch.float32, torch.float16, torch.bfloat16)
+"""The storage dtypes every elementwise / GEMM kernel accepts (fp8 is handled by its own entry points)."""
+
+_DTYPE_NAMES = {
+    torch.float32: "float32",
+    torch.float16: "float16",
+    torch.bfloat16: "bfloat16",
+    torch.float64: "float64",
+}
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """'float16' for torch.float16 (short, readable in error messages)."""
+    return _DTYPE_NAMES.get(dtype, str(dtype).removeprefix("torch."))
+
+
+def _prefix(op: str) -> str:
+    return f"{op}: " if op else ""
+
+
+def check_tensor(
+    name: str,
+    t: object,
+    dims: int | Sequence[int] | None = None,
+    dtypes: Iterable[torch.dtype] | None = None,
+    device: torch.device | str | None = None,
+    op: str = "",
+) -> torch.Tensor:
+    """Validate one tensor argument and return it; raise ValueError naming ``op`` and ``name``.
+
+    dims: the allowed rank (an int) or ranks (a sequence). dtypes: the allowed dtypes.
+    device: the device the tensor must be on (compared by type and index, e.g. 'cuda:0').
+    """
+    p = _prefix(op)
+    if not isinstance(t, torch.Tensor):
+        raise ValueError(f"{p}{name} must be a torch.Tensor, got {type(t).__name__}")
+    if dims is not None:
+        allowed = (dims,) if isinstance(dims, int) else tuple(dims)
+        if t.dim() not in allowed:
+            want = " or ".join(str(d) for d in allowed)
+            raise ValueError(f"{p}{name} must have {want} dimensions, got {t.dim()} (shape {tuple(t.shape)})")
+    if dtypes is not None:
+        allowed_dt = tuple(dtypes)
+        if t.dtype not in allowed_dt:
+            names = ", ".join(dtype_name(d) for d in allowed_dt)
+            raise ValueError(f"{p}{name} has dtype {dtype_name(t.dtype)}; supported: {names}")
+    if device is not None:
+        want_dev = torch.device(device)
+        if not _same_device(t.device, want_dev):
+            raise ValueError(f"{p}{name} is on {t.device}, expected {want_dev}")
+    return t
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    if a.type != b.type:
+        return False
+    if a.index is None or b.index is None:
+        return True
+    return a.index == b.index
+
+
+def check_same(op: str, what: str = "dtype", **tensors: torch.Tensor) -> None:
+    """All ``tensors`` share the same ``what`` ('dtype' or 'device'); ValueError naming them otherwise."""
+    if what not in ("dtype", "device"):
+        raise ValueError(f"check_same: what must be 'dtype' or 'device', got {what!r}")
+    items = list(tensors.items())
+    if not items:
+        return
+    first_name, first = items[0]
+    for name, t in items[1:]:
+        va, vb = getattr(first, what), getattr(t, what)
+        same = _same_device(va, vb) if what == "device" else va == vb
+        if not same:
+            fa = dtype_name(va) if what == "dtype" else str(va)
+            fb = dtype_name(vb) if what == "dtype" else str(vb)
+            raise ValueError(f"{_prefix(op)}{name} has {what} {fb} but {first_name} has {what} {fa}; they must match")
+
+
+def check_triton_device(op: str, name: str, t: torch.Tensor) -> None:
+    """A Triton launch needs CUDA tensors on a GPU, CPU tensors under the interpreter."""
+    if interpreting():
+        if t.device.type != "cpu":
+            raise ValueError(
+                f"{_prefix(op)}{name} is on {t.device}, but Triton runs in the CPU interpreter "
+                "(TRITON_INTERPRET=1); pass CPU tensors"
+            )
+    elif t.device.type != "cuda":
+        raise ValueError(f"{_prefix(op)}{name} is on {t.device}; the Triton kernel needs a CUDA tensor")
+
+
+def check_out(op: str, out: object, shape: Sequence[int], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Validate a caller-provided output buffer (shape, dtype, device); ValueError naming ``out``."""
+    p = _prefix(op)
+    t = check_tensor("out", out, dtypes=(dtype,), device=device, op=op)
+    if tuple(t.shape) != tuple(shape):
+        raise ValueError(f"{p}out has shape {tuple(t.shape)}, expected {tuple(shape)}")
+    return t
+
+
+def pick_configs(gpu: list[triton.Config], interp: triton.Config) -> list[triton.Config]:
+    """Autotune configs: the GPU list, or the one big-tile config when interpreting."""
+    return [interp] if interpreting() else gpu
+
+
+def upcast_bf16(dtype: torch.dtype) -> bool:
+    """True when bf16 tiles must be upcast to fp32 inside the kernel (bf16 under the interpreter)."""
+    return dtype == torch.bfloat16 and interpreting()
+
+
+def round_bf16_in_kernel(dtype: torch.dtype) -> bool:
+    """True when fp32 -> bf16 stores need ``rne_to_bf16`` first: the interpreter's cast truncates
+    (rounds toward zero, up to 1 ulp of error), the GPU rounds to nearest even."""
+    return dtype == torch.bfloat16 and interpreting()
+
+
+@triton.jit
+def rne_to_bf16(x):
+    """Round fp32 ``x`` to the nearest bf16 value, ties to even, still held in fp32 (so a later
+    truncating cast is exact): add 0x7FFF plus the lowest kept bit, then clear the low 16 bits."""
+    bits = x.to(tl.uint32, bitcast=True)
+    bits = bits + 0x7FFF + ((bits >> 16) & 1)
+    bits = bits & 0xFFFF0000
+    return bits.to(tl.float32, bitcast=True)

@@ -1,0 +1,37 @@
+"""gpucompare report: regenerate results/README.md, report.html, tables/*.csv and plots/ from stored runs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "report", help="regenerate the published report", description=__doc__.splitlines()[0]
+    )
+    p.add_argument(
+        "--runs",
+        nargs="+",
+        default=None,
+        metavar="PATH",
+        help="run folders or folders of runs (default: <out>/runs)",
+    )
+    p.add_argument("--out", default="results", metavar="DIR", help="output folder (default: results)")
+    p.add_argument(
+        "--include-cpu",
+        action="store_true",
+        help="show cpu-fallback runs in the chip tables, labelled as pipeline checks",
+    )
+    p.add_argument("--no-plots", action="store_true", help="tables only (faster)")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from gpucompare import report
+    from gpucompare.results import load_runs
+
+    runs = load_runs(args.runs) if args.runs is not None else None
+    written = report.generate(Path(args.out), runs, include_cpu=args.include_cpu, plots=not args.no_plots)
+    print(f"wrote {len(written)} files under {args.out} (README.md, report.html, tables/, plots/)")
+    return 0

@@ -1,0 +1,52 @@
+"""``gpucompare run``: measure a tier of workloads here and write a run folder under ``--out``.
+
+    gpucompare run [--tier cpu|gpu] [--only gemm,attention_fwd] [--dtypes fp16,bf16] [--out DIR] [--no-progress]
+
+Default tier: ``gpu`` when a CUDA GPU is present, else ``cpu`` (Triton in interpreter mode, the measured
+CPU peak as the roof). Unknown workloads or dtypes are a one-line error with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+
+from gpucompare.errors import GpucompareError
+from gpucompare.results import DEFAULT_ROOT
+
+
+def _csv(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list")
+    return items
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("run", help="measure the workloads on this machine", description=__doc__.splitlines()[0])
+    p.add_argument("--tier", choices=("cpu", "gpu"), default=None,
+                   help="shape tier (default: gpu if a GPU is present, else cpu)")
+    p.add_argument("--only", type=_csv, default=None, metavar="W1,W2", help="workloads to run (default: all)")
+    p.add_argument("--dtypes", type=_csv, default=None, metavar="D1,D2",
+                   help="dtypes to run (default: all runnable here)")
+    p.add_argument("--out", default=str(DEFAULT_ROOT), metavar="DIR", help=f"runs folder (default: {DEFAULT_ROOT})")
+    p.add_argument("--no-progress", action="store_true", help="no per-case progress lines on stderr")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from gpucompare import runner  # imports the kernels package first (Triton interpreter on the CPU)
+
+    # The command as parsed (not sys.argv, which is the caller's when main() is called in-process).
+    parts = ["gpucompare", "run"]
+    for flag, value in (("--tier", args.tier), ("--only", args.only), ("--dtypes", args.dtypes)):
+        if value:
+            parts += [flag, value if isinstance(value, str) else ",".join(value)]
+    command = shlex.join([*parts, "--out", args.out])
+    try:
+        runner.run_suite(
+            args.tier, args.only, args.dtypes, args.out, progress=not args.no_progress, command=command
+        )
+    except ValueError as exc:  # unknown workload / dtype / tier, or nothing to run
+        raise GpucompareError(str(exc).splitlines()[0]) from None
+    return 0

@@ -1,0 +1,461 @@
+"""The runner: one (workload, shape, dtype, impl) → one results record; a whole tier → one run folder.
+
+For each case, in this order (``measure_one``):
+
+1. dtype runnable here and ``impl.available(dtype, device)``, else status ``skipped`` with the reason;
+2. seeded inputs (``workload.make_inputs(..., seed=0)``) and the reference on those inputs, then the
+   closure (``impl.build``) — none of this is timed;
+3. one call of the closure, checked with ``gpucompare.reference.check`` against the reference. For low
+   precision (fp16/bf16/fp8) a non-baseline implementation is also allowed ``BASELINE_FACTOR`` × the error of
+   the workload's baseline implementation on the same inputs (flash-attention's rule, see gpucompare.reference).
+   A wrong, NaN or Inf output → status ``failed`` with the check's message, and nothing is timed;
+4. telemetry before, ``gpucompare.timing.measure``, telemetry after; achieved TFLOP/s and GB/s from
+   ``gpucompare.timing.throughput(flops, bytes, median)`` with the registry's counts.
+
+Any exception (an out-of-memory error included) makes the record ``failed`` with a one-line reason; the
+suite goes on. ``KeyboardInterrupt`` is not caught: records already written are kept by the writer.
+
+Triton: ``gpucompare.kernels`` is imported here first, so interpreter mode is set on a CPU-only machine
+before any kernel module (imported lazily by the workloads) defines a ``@triton.jit`` kernel.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import socket
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+import torch
+
+import gpucompare.kernels  # noqa: F401  (sets TRITON_INTERPRET before any kernel is defined)
+from gpucompare import device as devinfo
+from gpucompare import hw, reference, timing
+from gpucompare.results import DEFAULT_ROOT, SCHEMA_VERSION, RunWriter
+
+LOW_PRECISION = ("fp16", "bf16", "fp8")
+TIERS = ("cpu", "gpu")
+
+
+# ---------------------------------------------------------------- machine and environment facts
+
+
+@functools.cache
+def git_commit() -> str | None:
+    """``git rev-parse HEAD`` of the checkout gpucompare runs from; None when it is not a git repository."""
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    out = proc.stdout.strip()
+    return out if proc.returncode == 0 and out else None
+
+
+def utc_now() -> str:
+    """The current time, UTC, ISO 8601 to the second (``2026-11-23T12:00:00+00:00``)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _plain(obj: Any) -> Any:
+    return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj
+
+
+def local_peak(peaks: Mapping[str, Any], dtype: str) -> float | None:
+    """The local peak TFLOP/s for ``dtype`` from ``device.local_peaks`` (None when unknown)."""
+    per_dtype = peaks.get("tflops")
+    if per_dtype is None:
+        per_dtype = peaks.get("peak_tflops", {})
+    value = per_dtype.get(dtype) if isinstance(per_dtype, Mapping) else None
+    return float(value) if value is not None else None
+
+
+def local_bandwidth(peaks: Mapping[str, Any]) -> float | None:
+    value = peaks.get("bandwidth_tbps")
+    return float(value) if value is not None else None
+
+
+def describe_machine(device: torch.device, command: str | None) -> tuple[dict, dict]:
+    """(machine description for run.json, local peaks): ``device.describe`` + peaks + provenance."""
+    desc = dict(devinfo.describe(device))
+    peaks = dict(_plain(devinfo.local_peaks(desc)))
+    machine = {
+        **desc,
+        "local_peaks": peaks,
+        "command": command,
+        "git_commit": git_commit(),
+        "timestamp": utc_now(),
+        "hostname": desc.get("hostname") or socket.gethostname(),
+    }
+    return machine, peaks
+
+
+# ---------------------------------------------------------------- planning
+
+
+def plan(
+    tier: str,
+    only: Sequence[str] | None = None,
+    dtypes: Sequence[str] | None = None,
+    *,
+    device: torch.device | str | None = None,
+) -> list[tuple[Any, Any, str, Any]]:
+    """The cases of a tier, in a fixed order: workloads (registry order) × shapes × dtypes × impls.
+
+    ``only``: workload names (``ValueError`` naming any unknown one). ``dtypes``: keep only these; a
+    dtype the workload knows but this device cannot run is kept when asked for explicitly, so its record
+    says why it was skipped. ``ValueError`` for an unknown tier or a dtype no selected workload knows.
+    """
+    from gpucompare import workloads as wl
+
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; known: {', '.join(TIERS)}")
+    dev = torch.device(device) if device is not None else hw.default_device()
+    names = list(wl.WORKLOADS) if not only else [wl.get_workload(n).name for n in only]
+    selected = [wl.WORKLOADS[n] for n in dict.fromkeys(names)]
+    if dtypes:
+        known = {d for w in selected for d in w.dtypes}
+        unknown = [d for d in dtypes if d not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown dtype {unknown[0]!r} for workloads {', '.join(w.name for w in selected)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+    cases = []
+    for w in selected:
+        chosen = [d for d in w.dtypes if d in dtypes] if dtypes else list(w.dtypes_for(dev))
+        for shape in w.tiers.get(tier, ()):
+            for dt in chosen:
+                for impl in w.impls:
+                    cases.append((w, shape, dt, impl))
+    return cases
+
+
+def case_id(workload: Any, shape: Any, dtype: str, impl: Any) -> str:
+    """Readable id: ``gemm-67x45x129-fp16-triton``."""
+    return f"{workload.name}-{shape.label}-{dtype}-{impl.name}"
+
+
+# ---------------------------------------------------------------- one measurement
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def _is_oom(exc: BaseException) -> bool:
+    oom = getattr(torch.cuda, "OutOfMemoryError", None)
+    return (oom is not None and isinstance(exc, oom)) or "out of memory" in str(exc).lower()
+
+
+def _available(impl: Any, dtype: str, dev: torch.device, shape: Any) -> tuple[bool, str]:
+    """``impl.available(dtype, device, shape)``; the shape is passed where the impl takes it (size limits)."""
+    try:
+        params = inspect.signature(impl.available).parameters.values()
+        takes_shape = len(params) >= 3 or any(p.kind is p.VAR_POSITIONAL for p in params)
+    except (TypeError, ValueError):
+        takes_shape = False
+    return impl.available(dtype, dev, shape) if takes_shape else impl.available(dtype, dev)
+
+
+def _baseline_output(workload: Any, impl: Any, inputs: dict, dtype: str, dev: torch.device):
+    """Output of the workload's baseline impl on the same inputs, for the low-precision rule (or None)."""
+    if dtype not in LOW_PRECISION or impl.baseline:
+        return None
+    base = next((i for i in workload.impls if i.baseline), None)
+    if base is None:
+        return None
+    try:
+        ok, _ = _available(base, dtype, dev, None)
+        if not ok:
+            return None
+        out = base.build(inputs, dtype)()
+        _sync(dev)
+        return out
+    except Exception:  # the baseline is only a help for the bound; without it the dtype bound applies
+        return None
+
+
+def _telemetry(dev: torch.device) -> dict:
+    return dict(devinfo.telemetry_snapshot(dev.index or 0) if dev.type == "cuda" else devinfo.telemetry_snapshot())
+
+
+def measure_one(
+    workload: Any,
+    shape: Any,
+    dtype: str,
+    impl: Any,
+    *,
+    device: torch.device | str,
+    machine: Mapping[str, Any],
+    peaks: Mapping[str, Any],
+    timing_config: Any = None,
+    command: str | None = None,
+    run_id: str,
+    samples_out: list[float] | None = None,
+) -> dict:
+    """Check, then time, one case; return its record (schema version 1, see gpucompare.results).
+
+    ``samples_out``: a list that receives the per-repetition times (seconds) when the case is timed,
+    for pytest-benchmark to store.
+    """
+    dev = torch.device(device)
+    rec: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "workload": workload.name,
+        "family": workload.family,
+        "intent": workload.intent,
+        "shape": dict(shape.params),
+        "shape_label": shape.label,
+        "dtype": dtype,
+        "impl": impl.name,
+        "baseline": bool(impl.baseline),
+        "status": "failed",
+        "reason": None,
+        "flops": None,
+        "bytes": None,
+        "median_s": None,
+        "p20_s": None,
+        "p80_s": None,
+        "min_s": None,
+        "count": None,
+        "cv": None,
+        "rel_iqr": None,
+        "noise_target_met": None,
+        "tflops": None,
+        "gbps": None,
+        "rel_error": None,
+        "error_bound": None,
+        "mode": machine.get("mode", "gpu" if dev.type == "cuda" else "cpu-fallback"),
+        "chip_id": machine.get("chip_id"),
+        "device_name": machine.get("device_name"),
+        "local_peak_tflops": local_peak(peaks, dtype),
+        "local_peak_bw_tbps": local_bandwidth(peaks),
+        "local_peak_source": peaks.get("source"),
+        "telemetry": {"before": None, "after": None},
+        "throttled": None,
+        "versions": dict(machine.get("versions") or {}),
+        "command": command if command is not None else machine.get("command"),
+        "git_commit": machine.get("git_commit", git_commit()),
+        "timestamp": utc_now(),
+        "hostname": machine.get("hostname") or socket.gethostname(),
+    }
+    where = f"{shape.label} ({dtype}, {impl.name})"
+    phase = "counting flops/bytes"
+    try:
+        rec["flops"] = int(workload.flops(shape))
+        rec["bytes"] = int(workload.bytes(shape, dtype))
+
+        phase = "availability check"
+        if dtype not in tuple(workload.dtypes_for(dev)):
+            return {**rec, "status": "skipped", "reason": f"{dtype} is not runnable on this device ({dev})"}
+        ok, why = _available(impl, dtype, dev, shape)
+        if not ok:
+            return {**rec, "status": "skipped", "reason": why or f"{impl.name} is not available here"}
+
+        phase = "building inputs"
+        inputs = workload.make_inputs(shape, dtype, dev, seed=0)
+        phase = "computing the reference"
+        ref = workload.reference(inputs)
+        phase = "building the implementation"
+        fn = impl.build(inputs, dtype)
+        phase = "first run"
+        out = fn()
+        _sync(dev)
+        phase = "correctness check"
+        base_out = _baseline_output(workload, impl, inputs, dtype, dev)
+        chk = reference.check(out, ref, dtype, baseline=base_out)
+        rec["rel_error"] = chk.rel_error if math.isfinite(chk.rel_error) else None
+        rec["error_bound"] = chk.bound
+        del out, ref, base_out
+        if not chk.ok:
+            return {**rec, "status": "failed", "reason": f"wrong output: {chk.message}"}
+
+        phase = "timing"
+        before = _telemetry(dev)
+        t = timing.measure(fn, device=dev, config=timing_config)
+        after = _telemetry(dev)
+        tflops, gbps = timing.throughput(rec["flops"], rec["bytes"], t.median_s)
+        rec.update(
+            status="ok",
+            median_s=t.median_s,
+            p20_s=t.p20_s,
+            p80_s=t.p80_s,
+            min_s=t.min_s,
+            count=int(t.count),
+            cv=t.cv,
+            rel_iqr=t.rel_iqr,
+            noise_target_met=bool(t.noise_target_met),
+            tflops=tflops,
+            gbps=gbps,
+            telemetry={"before": before, "after": after},
+            throttled=devinfo.throttled(before, after),
+        )
+        if samples_out is not None:
+            samples_out.extend(float(x) for x in t.samples_s)
+        return rec
+    except Exception as exc:
+        if _is_oom(exc):
+            if dev.type == "cuda":
+                torch.cuda.empty_cache()
+            reason = f"out of memory at shape {where} while {phase}"
+        else:
+            reason = f"{phase} raised {_first_line(exc)}"
+        return {**rec, "status": "failed", "reason": reason}
+
+
+# ---------------------------------------------------------------- presentation (shared by the CLI and pytest)
+
+
+def percent_of_peak(record: Mapping[str, Any]) -> float | None:
+    """Achieved / local peak, in %: TFLOP/s for compute-intent work, GB/s for memory-intent work."""
+    if record.get("status") != "ok":
+        return None
+    if record.get("intent") == "memory":
+        bw = record.get("local_peak_bw_tbps")
+        return 100.0 * record["gbps"] / (bw * 1e3) if bw and record.get("gbps") is not None else None
+    peak = record.get("local_peak_tflops")
+    return 100.0 * record["tflops"] / peak if peak and record.get("tflops") is not None else None
+
+
+def format_seconds(s: float | None) -> str:
+    if s is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def format_throughput(record: Mapping[str, Any]) -> str:
+    if record.get("status") != "ok":
+        return "-"
+    if record.get("intent") == "memory":
+        return f"{record['gbps']:.4g} GB/s"
+    return f"{record['tflops']:.4g} TFLOP/s"
+
+
+def format_summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60) -> str:
+    """A plain-text table: workload, impl, shape, dtype, median, throughput, % of local peak, status."""
+    head = ("workload", "impl", "shape", "dtype", "median", "throughput", "% peak", "status")
+    rows = []
+    for r in records:
+        pct = percent_of_peak(r)
+        status = r.get("status", "?")
+        if status != "ok" and r.get("reason"):
+            reason = r["reason"]
+            status += ": " + (reason if len(reason) <= reason_width else reason[: reason_width - 3] + "...")
+        rows.append((
+            str(r.get("workload")),
+            str(r.get("impl")),
+            str(r.get("shape_label")),
+            str(r.get("dtype")),
+            format_seconds(r.get("median_s")),
+            format_throughput(r),
+            "-" if pct is None else f"{pct:.1f}",
+            status,
+        ))
+    if not rows:
+        return "no measurements"
+    widths = [max(len(head[i]), *(len(row[i]) for row in rows)) for i in range(len(head) - 1)]
+    lines = []
+    for row in (head, *rows):
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(head[-1]))
+    counts = {s: sum(1 for r in rows if r[-1].split(":")[0] == s) for s in ("ok", "failed", "skipped")}
+    lines.append(f"{len(rows)} cases: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+class Progress:
+    """A one-line-per-case text progress report on a stream (stderr by default); no dependency."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool = True):
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.stream = stream if stream is not None else sys.stderr
+
+    def start(self, label: str) -> None:
+        if self.enabled:
+            width = len(str(self.total))
+            self.stream.write(f"[{self.done + 1:>{width}}/{self.total}] {label} ... ")
+            self.stream.flush()
+
+    def finish(self, record: Mapping[str, Any]) -> None:
+        self.done += 1
+        if self.enabled:
+            status = record["status"]
+            detail = (
+                f"{format_seconds(record['median_s'])}, {format_throughput(record)}"
+                if status == "ok"
+                else record.get("reason") or ""
+            )
+            self.stream.write(f"{status} {detail}\n")
+            self.stream.flush()
+
+
+# ---------------------------------------------------------------- a whole suite
+
+
+def default_tier() -> str:
+    return "gpu" if hw.has_gpu() else "cpu"
+
+
+def run_suite(
+    tier: str | None = None,
+    only: Sequence[str] | None = None,
+    dtypes: Sequence[str] | None = None,
+    out_dir: str | Path = DEFAULT_ROOT,
+    progress: bool = True,
+    *,
+    command: str | None = None,
+    stream: TextIO | None = None,
+    progress_stream: TextIO | None = None,
+) -> Path:
+    """Run a tier (``ValueError`` for bad names, before anything is written); return the run folder.
+
+    Records are appended as they are measured (``RunWriter``); the summary table goes to ``stream``
+    (stdout), the progress lines to ``progress_stream`` (stderr).
+    """
+    hw.configure_triton()
+    dev = hw.default_device()
+    tier = tier or default_tier()
+    cases = plan(tier, only, dtypes, device=dev)
+    if not cases:
+        raise ValueError(f"nothing to run for tier {tier!r} with workloads {only or 'all'} and dtypes {dtypes or 'all'}")
+    command = command if command is not None else " ".join(["gpucompare", *sys.argv[1:]])
+    machine, peaks = describe_machine(dev, command)
+    machine["tier"] = tier
+    writer = RunWriter(out_dir, machine)
+    config = timing.TimingConfig.for_device(dev)
+    bar = Progress(len(cases), progress_stream, enabled=progress)
+    for w, shape, dt, impl in cases:
+        bar.start(case_id(w, shape, dt, impl))
+        rec = measure_one(
+            w, shape, dt, impl, device=dev, machine=writer.machine, peaks=peaks,
+            timing_config=config, command=command, run_id=writer.run_id,
+        )
+        writer.append(rec)
+        bar.finish(rec)
+    out = stream if stream is not None else sys.stdout
+    out.write(format_summary(writer.records) + "\n")
+    out.write(f"results: {writer.path}\n")
+    return writer.path

@@ -1,0 +1,215 @@
+"""The ``Chip`` record and the export-control metrics derived from its peaks.
+
+Export control (ECCN 3A090, 15 CFR 774, rule released 2023-10-17, effective 2023-11-17):
+
+* Total processing performance ``TPP = 2 · MacTOPS · bit length = TOPS · bit length``, dense, taken as
+  the largest over the precisions the chip has: ``TPP = max_d peak_d [TOPS] · BITS[d]`` with
+  fp64 → 64, fp32 and tf32 → 32 (tf32 is counted as a 32-bit operation), bf16/fp16 → 16,
+  fp8/int8 → 8, fp4 → 4. Example: 300 dense fp16 TFLOP/s · 16 = 4,800.
+* Performance density ``PD = TPP / die area [mm²]``.
+* 3A090.a: ``TPP ≥ 4800``, or ``TPP ≥ 1600`` and ``PD ≥ 5.92``.
+* 3A090.b: ``2400 ≤ TPP < 4800`` and ``1.6 ≤ PD < 5.92``, or ``TPP ≥ 1600`` and ``3.2 ≤ PD < 5.92``.
+* otherwise outside 3A090 (``"none"``).
+
+These are derived here from the peaks in ``chips.toml``, never typed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+DTYPES: tuple[str, ...] = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp4", "int8")
+BITS: Mapping[str, int] = MappingProxyType(
+    {"fp64": 64, "fp32": 32, "tf32": 32, "bf16": 16, "fp16": 16, "fp8": 8, "fp4": 4, "int8": 8}
+)
+CONFIDENCES: tuple[str, ...] = ("official", "reported", "estimated")  # strongest first
+
+# The October 2023 thresholds (TPP in TOPS·bit, PD in TOPS·bit / mm²).
+TPP_A = 4800.0
+TPP_FLOOR = 1600.0
+TPP_B_LOW = 2400.0
+PD_A = 5.92
+PD_B_LOW = 1.6
+PD_B_HIGH_ALT = 3.2
+
+HEADLINE_FIELDS: frozenset[str] = frozenset(
+    {f"peaks.{d}" for d in ("fp32", "tf32", "bf16", "fp16", "fp8", "fp4", "int8")}
+    | {"memory_gb", "bandwidth_tbps", "interconnect_gbps"}
+)
+
+PeakStatus = Literal["known", "unknown", "unsupported"]
+ECCN = Literal["3A090.a", "3A090.b", "none"]
+
+
+@dataclass(frozen=True)
+class FieldSource:
+    """Where one figure comes from: the source id and its title/url/publisher, the confidence, a note."""
+
+    source_id: str
+    title: str
+    url: str
+    publisher: str
+    confidence: str
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "source": self.source_id,
+            "title": self.title,
+            "url": self.url,
+            "publisher": self.publisher,
+            "confidence": self.confidence,
+            "note": self.note,
+        }
+
+
+def tpp_from_peaks(peaks: Mapping[str, float | None]) -> float | None:
+    """``max_d peak_d · BITS[d]`` over the dtypes with a known dense peak; None when none is known."""
+    values = [v * BITS[d] for d, v in peaks.items() if v is not None]
+    return max(values) if values else None
+
+
+def eccn_3a090(tpp: float | None, pd: float | None) -> ECCN | None:
+    """The October 2023 ECCN 3A090 tier for a TPP and a performance density.
+
+    Returns None when the answer depends on a figure that is unknown (no TPP; or a TPP between 1,600
+    and 4,800 without a die area). Thresholds are inclusive at the lower bound, as in the rule.
+    """
+    if tpp is None:
+        return None
+    if tpp >= TPP_A:
+        return "3A090.a"
+    if tpp < TPP_FLOOR:
+        return "none"
+    if pd is None:
+        return None
+    if pd >= PD_A:
+        return "3A090.a"
+    if (tpp >= TPP_B_LOW and pd >= PD_B_LOW) or pd >= PD_B_HIGH_ALT:
+        return "3A090.b"
+    return "none"
+
+
+@dataclass(frozen=True, eq=False)
+class Chip:
+    """One chip of the database. Figures are None when unknown (or, for peaks, unsupported).
+
+    ``peak_tflops[d]`` is the dense peak in TFLOP/s (TOPS for int8); ``unsupported`` names the dtypes
+    the hardware lacks, so ``peak_status`` can tell "unknown" from "unsupported". ``sources`` maps a
+    field name (``"peaks.bf16"``, ``"bandwidth_tbps"``, ...) to its :class:`FieldSource`.
+    ``interconnect`` is ``"known"``, ``"unknown"`` or ``"none"`` (no NVLink-class link).
+    """
+
+    id: str
+    name: str
+    vendor: str
+    architecture: str | None
+    launch_year: int | None
+    peak_tflops: Mapping[str, float | None]
+    unsupported: frozenset[str]
+    memory_gb: float | None
+    memory_type: str | None
+    bandwidth_tbps: float | None
+    interconnect_gbps: float | None
+    interconnect: Literal["known", "unknown", "none"]
+    tdp_w: float | None
+    die_area_mm2: float | None
+    sm_count: int | None
+    boost_clock_mhz: float | None
+    aliases: tuple[str, ...] = ()
+    driver_names: tuple[str, ...] = ()
+    sources: Mapping[str, FieldSource] = field(default_factory=dict, repr=False)
+    notes: str | None = field(default=None, repr=False)
+
+    def peak_status(self, dtype: str) -> PeakStatus:
+        """``"known"``, ``"unknown"`` or ``"unsupported"`` for one dtype of :data:`DTYPES`."""
+        if dtype not in BITS:
+            raise ValueError(f"unknown dtype {dtype!r}; known: {', '.join(DTYPES)}")
+        if dtype in self.unsupported:
+            return "unsupported"
+        return "known" if self.peak_tflops.get(dtype) is not None else "unknown"
+
+    def peak(self, dtype: str) -> float | None:
+        """Dense peak for ``dtype`` (TFLOP/s, TOPS for int8), None when unknown or unsupported."""
+        self.peak_status(dtype)  # validates the name
+        return self.peak_tflops.get(dtype)
+
+    def is_known(self, field_name: str) -> bool:
+        """Whether a field (``"peaks.bf16"``, ``"memory_gb"``, ...) holds a known figure."""
+        if field_name.startswith("peaks."):
+            return self.peak_status(field_name.removeprefix("peaks.")) == "known"
+        return getattr(self, field_name, None) is not None
+
+    @property
+    def tpp(self) -> float | None:
+        """Total processing performance: max over known dense peaks of TOPS × bit length.
+
+        A lower bound when some supported dtype's peak is unknown (see :attr:`tpp_is_lower_bound`).
+        """
+        return tpp_from_peaks(self.peak_tflops)
+
+    @property
+    def tpp_is_lower_bound(self) -> bool:
+        """True when a supported dtype's peak is unknown, so the true TPP could be larger."""
+        return any(self.peak_status(d) == "unknown" for d in DTYPES)
+
+    @property
+    def performance_density(self) -> float | None:
+        """TPP / die area (mm²); None when either is unknown."""
+        tpp = self.tpp
+        if tpp is None or self.die_area_mm2 is None:
+            return None
+        return tpp / self.die_area_mm2
+
+    @property
+    def eccn_3a090(self) -> ECCN | None:
+        """ECCN 3A090 tier under the October 2023 rule, None when it cannot be decided."""
+        return eccn_3a090(self.tpp, self.performance_density)
+
+    @property
+    def confidence(self) -> str | None:
+        """The chip's overall confidence: the weakest over its known headline figures.
+
+        Headline figures (:data:`HEADLINE_FIELDS`) are those the roofline and the claims use: the tensor
+        and fp32 peaks, memory capacity and bandwidth, interconnect. fp64, SM count, clocks, die area and
+        year carry their own confidence in ``sources`` but do not lower the chip's overall one.
+        """
+        levels = [s.confidence for k, s in self.sources.items() if k in HEADLINE_FIELDS and self.is_known(k)]
+        if not levels:
+            return None
+        return max(levels, key=CONFIDENCES.index)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (the ``gpucompare specs --json`` object)."""
+        pd = self.performance_density
+        return {
+            "id": self.id,
+            "name": self.name,
+            "vendor": self.vendor,
+            "architecture": self.architecture,
+            "launch_year": self.launch_year,
+            "aliases": list(self.aliases),
+            "driver_names": list(self.driver_names),
+            "peak_tflops": {d: self.peak_tflops.get(d) for d in DTYPES},
+            "peak_status": {d: self.peak_status(d) for d in DTYPES},
+            "unsupported": [d for d in DTYPES if d in self.unsupported],
+            "memory_gb": self.memory_gb,
+            "memory_type": self.memory_type,
+            "bandwidth_tbps": self.bandwidth_tbps,
+            "interconnect_gbps": self.interconnect_gbps,
+            "interconnect": self.interconnect,
+            "tdp_w": self.tdp_w,
+            "die_area_mm2": self.die_area_mm2,
+            "sm_count": self.sm_count,
+            "boost_clock_mhz": self.boost_clock_mhz,
+            "tpp": self.tpp,
+            "tpp_is_lower_bound": self.tpp_is_lower_bound,
+            "performance_density": None if pd is None else round(pd, 4),
+            "eccn_3a090": self.eccn_3a090,
+            "confidence": self.confidence,
+            "sources": {k: v.to_dict() for k, v in self.sources.items()},
+            "notes": self.notes,
+        }

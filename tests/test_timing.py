@@ -1,0 +1,229 @@
+"""The timing rule: statistics by hand, the stopping rules on a fake clock, a real CPU sleep, throughput."""
+
+from __future__ import annotations
+
+import math
+import time
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from gpucompare import hw, timing
+from gpucompare.timing import Timing, TimingConfig, measure, summarise, throughput
+
+# ---------------------------------------------------------------------------------------------- summarise
+
+
+def test_summarise_known_samples_by_hand():
+    t = summarise([5.0, 1.0, 4.0, 2.0, 3.0], noise_target=0.5)
+    assert isinstance(t, Timing)
+    assert t.median_s == 3.0
+    # linear interpolation: p20 at position 0.2·4 = 0.8 -> 1 + 0.8·(2-1); p80 at 3.2 -> 4 + 0.2·(5-4)
+    assert t.p20_s == pytest.approx(1.8)
+    assert t.p80_s == pytest.approx(4.2)
+    assert (t.min_s, t.max_s, t.mean_s, t.count) == (1.0, 5.0, 3.0, 5)
+    assert t.cv == pytest.approx(math.sqrt(2.5) / 3.0)  # sample stdev of 1..5 is sqrt(2.5)
+    assert t.rel_iqr == pytest.approx((4.0 - 2.0) / 3.0)
+    assert t.samples_s == (5.0, 1.0, 4.0, 2.0, 3.0)  # kept in measurement order
+    assert not t.noise_target_met  # 0.667 > 0.5
+    assert summarise([5.0, 1.0, 4.0, 2.0, 3.0], noise_target=0.7).noise_target_met
+
+
+def test_summarise_even_count_interpolates():
+    t = summarise([4.0, 1.0, 3.0, 2.0])
+    assert t.median_s == pytest.approx(2.5)
+    assert t.p20_s == pytest.approx(1.6)
+    assert t.p80_s == pytest.approx(3.4)
+    assert t.rel_iqr == pytest.approx((3.25 - 1.75) / 2.5)
+
+
+def test_percentiles_agree_with_numpy_linear():
+    rng = np.random.default_rng(0)
+    xs = rng.lognormal(size=37).tolist()
+    t = summarise(xs)
+    assert t.median_s == pytest.approx(np.percentile(xs, 50))
+    assert t.p20_s == pytest.approx(np.percentile(xs, 20))
+    assert t.p80_s == pytest.approx(np.percentile(xs, 80))
+    q25, q75 = np.percentile(xs, [25, 75])
+    assert t.rel_iqr == pytest.approx((q75 - q25) / np.median(xs))
+    assert t.cv == pytest.approx(np.std(xs, ddof=1) / np.mean(xs))
+
+
+def test_summarise_single_sample_is_not_a_stable_median():
+    t = summarise([2e-3], noise_target=0.01)
+    assert (t.median_s, t.p20_s, t.p80_s, t.cv, t.rel_iqr) == (2e-3, 2e-3, 2e-3, 0.0, 0.0)
+    assert not t.noise_target_met
+
+
+@pytest.mark.parametrize("bad", [[], [1.0, float("nan")], [1.0, -1e-3], [float("inf")]])
+def test_summarise_rejects_bad_samples(bad):
+    with pytest.raises(ValueError):
+        summarise(bad)
+
+
+# ---------------------------------------------------------------------------------------------- measure on a fake clock
+
+
+class FakeClock:
+    """perf_counter that only moves when the measured function runs: each call takes the next duration."""
+
+    def __init__(self, durations):
+        self.now = 0.0
+        self.durations = list(durations)
+        self.calls = 0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def fn(self) -> None:
+        d = self.durations[min(self.calls, len(self.durations) - 1)]
+        self.calls += 1
+        self.now += d
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    def make(durations):
+        c = FakeClock(durations)
+        monkeypatch.setattr(timing, "time", types.SimpleNamespace(perf_counter=c.perf_counter))
+        return c
+
+    return make
+
+
+CFG = TimingConfig(min_reps=3, max_reps=1000, budget_s=10.0, warmup_reps=2, warmup_s=1000.0,
+                   noise_target=0.01, flush_l2=False)
+
+
+def test_warmup_is_excluded_and_noise_target_stops_at_min_reps(clock):
+    c = clock([100.0, 50.0] + [1.0] * 100)  # two slow warm-up calls, then a steady 1 s
+    t = measure(c.fn, device="cpu", config=CFG)
+    assert t.samples_s == (1.0, 1.0, 1.0)
+    assert t.count == 3 and t.noise_target_met and not t.budget_exhausted
+    assert t.method == "perf_counter"
+    assert c.calls == 5
+
+
+def test_noisy_function_stops_on_the_budget(clock):
+    c = clock([0.0] * 2 + [1.0, 2.0] * 100)  # rel_iqr never below 1 %
+    t = measure(c.fn, device="cpu", config=CFG)
+    # samples 1,2,1,2,1,2,1 sum to 10 s = the budget
+    assert t.count == 7
+    assert t.budget_exhausted and not t.noise_target_met
+    assert t.rel_iqr > 0.01
+
+
+def test_max_reps_caps_the_count(clock):
+    c = clock([0.0] * 2 + [1.0, 2.0] * 100)
+    t = measure(c.fn, device="cpu", config=CFG, max_reps=4, budget_s=1e6)
+    assert t.count == 4 and t.budget_exhausted
+
+
+def test_min_reps_is_a_floor_even_past_the_budget(clock):
+    c = clock([5.0] * 2 + [5.0, 9.0, 5.0, 9.0])
+    t = measure(c.fn, device="cpu", config=CFG, budget_s=1.0, min_reps=4)
+    assert t.count == 4 and t.budget_exhausted
+
+
+def test_warmup_stops_at_warmup_s(clock):
+    c = clock([3.0, 3.0, 3.0, 1.0, 1.0, 1.0, 1.0])
+    t = measure(c.fn, device="cpu", config=CFG, warmup_reps=100, warmup_s=5.0)
+    assert c.calls - t.count == 2  # 3 s then 6 s >= 5 s: two warm-up calls
+    assert t.samples_s[:1] == (3.0,)
+
+
+def test_keyword_overrides_the_config(clock):
+    c = clock([1.0] * 50)
+    t = measure(c.fn, device="cpu", config=CFG, min_reps=9)
+    assert t.count == 9
+
+
+# ---------------------------------------------------------------------------------------------- measure, real clock
+
+
+def test_measure_cpu_sleep_median_and_budget():
+    sleep_s = 2e-3
+    budget = 0.15
+    t0 = time.perf_counter()
+    t = measure(lambda: time.sleep(sleep_s), device="cpu", budget_s=budget, noise_target=0.0, min_reps=3)
+    wall = time.perf_counter() - t0
+    assert sleep_s <= t.median_s < sleep_s + 8e-3  # sleep never returns early; a loaded VM may be late
+    assert t.min_s >= sleep_s
+    assert 3 <= t.count <= budget / sleep_s + 1
+    assert t.budget_exhausted and not t.noise_target_met  # a 0 % noise target cannot be met by sleep
+    assert wall < budget + 0.2  # budget respected (+ warm-up and one call)
+
+
+def test_cpu_default_config_is_small_and_gpu_default_flushes():
+    cpu = TimingConfig.for_device("cpu")
+    assert cpu.budget_s <= 0.25 and cpu.min_reps == 3 and not cpu.flush_l2
+    gpu = TimingConfig.for_device("cuda")
+    assert 1.0 <= gpu.budget_s <= 2.0 and gpu.flush_l2 and gpu.warmup_reps == 25 and gpu.warmup_s == 0.1
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"min_reps": 0}, {"min_reps": 5, "max_reps": 4}, {"budget_s": -1.0}, {"noise_target": float("nan")},
+     {"l2_bytes": 0}],
+)
+def test_config_rejects_bad_values(kwargs):
+    with pytest.raises(ValueError):
+        TimingConfig(**kwargs)
+
+
+def test_measure_rejects_misuse():
+    with pytest.raises(ValueError, match="callable"):
+        measure(42, device="cpu")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unsupported device"):
+        measure(lambda: None, device="meta")
+    if not hw.has_gpu():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            measure(lambda: None, device="cuda")
+
+
+# ---------------------------------------------------------------------------------------------- throughput
+
+
+def test_throughput_maths():
+    assert throughput(2e12, 3e9, 0.5) == pytest.approx((4.0, 6.0))
+    tf, gb = throughput(2 * 4096**3, 3 * 4096 * 4096 * 2, 1e-3)
+    assert tf == pytest.approx(137.438953472)
+    assert gb == pytest.approx(100.663296)
+    assert throughput(0, 1e9, 1.0) == (0.0, 1.0)
+    assert throughput(None, 1e9, 2.0) == (None, 0.5)
+
+
+@pytest.mark.parametrize("args", [(1.0, 1.0, 0.0), (1.0, 1.0, -1.0), (1.0, 1.0, float("nan")),
+                                  (-1.0, 1.0, 1.0), (1.0, float("inf"), 1.0)])
+def test_throughput_rejects_bad_input(args):
+    with pytest.raises(ValueError):
+        throughput(*args)
+
+
+# ---------------------------------------------------------------------------------------------- GPU
+
+
+@pytest.mark.gpu
+def test_cuda_events_agree_with_wall_clock():
+    a = torch.randn(4096, 4096, device="cuda", dtype=torch.float16)
+    t = measure(lambda: a @ a, device="cuda")
+    assert t.method == "cuda-events+l2-flush"
+    assert t.count >= 10
+    torch.cuda.synchronize()
+    reps = 20
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        a @ a
+    torch.cuda.synchronize()
+    wall = (time.perf_counter() - t0) / reps
+    assert 0.7 * wall <= t.median_s <= 1.5 * wall
+
+
+@pytest.mark.gpu
+def test_l2_flush_is_outside_the_timed_events():
+    x = torch.ones(1, device="cuda")
+    # a 1 GiB flush takes >= ~0.3 ms on any current GPU; the timed one-element add takes microseconds
+    t = measure(lambda: x.add_(1), device="cuda", l2_bytes=512 * 2**20, budget_s=0.3)
+    assert t.median_s < 1e-4
