@@ -182,7 +182,7 @@ def _fwd_inner(
             v = v.to(tl.float32)
         qk = tl.dot(q, kt, input_precision=DOT_PREC) * qk_scale  # log2 units
         if MASKED:
-            valid = cols[None, :] < Sk + 1
+            valid = cols[None, :] < Sk
             if CAUSAL:
                 valid = valid & (cols[None, :] <= offs_m[:, None] + causal_off)
             qk = tl.where(valid, qk, float("-inf"))

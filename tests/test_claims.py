@@ -1,4 +1,4 @@
-"""Claims: the packaged claims file, verdicts that must flip when the specs change, malformed files, the CLI."""
+"""Claims: the packaged file, verdicts that must flip when the specs change, malformed files, the CLI."""
 
 from __future__ import annotations
 
@@ -51,10 +51,19 @@ def test_packaged_claims_cover_every_article_and_resolve(claims):
 
 
 def test_expected_claims_are_present(claims):
-    for cid in (SIX, "h20-cut-down-h100", "a100-h100-controlled-but-not-h200", "blackwell-b200-most-powerful",
-                "h200-second-most-powerful-nvidia", "domestic-chips-better-suited-to-inference",
-                "china-approves-400000-h200", "deepseek-30000-h20", "nvidia-900000-h20-inventory",
-                "chinese-orders-2-million-h200", "datasection-15000-blackwell"):
+    for cid in (
+        SIX,
+        "h20-cut-down-h100",
+        "a100-h100-controlled-but-not-h200",
+        "blackwell-b200-most-powerful",
+        "h200-second-most-powerful-nvidia",
+        "domestic-chips-better-suited-to-inference",
+        "china-approves-400000-h200",
+        "deepseek-30000-h20",
+        "nvidia-900000-h20-inventory",
+        "chinese-orders-2-million-h200",
+        "datasection-15000-blackwell",
+    ):
         assert cid in claims
     six = claims[SIX].relation
     assert (six.a, six.b, six.factor) == ("h200-sxm", "h20", 6.0)
@@ -125,19 +134,31 @@ def test_verdict_flips_when_h20_bf16_changes(tmp_path):
 # ---------------------------------------------------------------------------------------------------------
 class _Row:
     def __init__(self, basis, ratio, bound_a, bound_b, detail=""):
-        self.basis, self.ratio, self.bound_a, self.bound_b, self.detail = basis, ratio, bound_a, bound_b, detail
+        self.basis, self.ratio, self.bound_a, self.bound_b, self.detail = (
+            basis,
+            ratio,
+            bound_a,
+            bound_b,
+            detail,
+        )
 
 
 def fake_provider(calls):
     def provider(a, b):
         calls.append((a, b))
         return [
-            {"basis": "workload:gemm/llama3-70b-mlp-up/bf16", "ratio": 6.4, "bound_a": "compute",
-             "bound_b": "compute", "detail": "fake"},
+            {
+                "basis": "workload:gemm/llama3-70b-mlp-up/bf16",
+                "ratio": 6.4,
+                "bound_a": "compute",
+                "bound_b": "compute",
+                "detail": "fake",
+            },
             _Row("workload:decode_attention/llama3-70b-8k/bf16", 1.19, "memory", "memory"),
             {"basis": "workload:attention_fwd/x/fp8", "ratio": None, "bound_a": None, "bound_b": None},
             {"basis": "workload:not_listed/x/bf16", "ratio": 6.0, "bound_a": "compute", "bound_b": "compute"},
         ]
+
     return provider
 
 
@@ -161,7 +182,9 @@ def test_workload_provider_errors_are_clear(claims):
     with pytest.raises(ValueError, match="without a basis"):
         check_claim(claims[SIX], workload_ratios=lambda a, b: [{"ratio": 2.0}])
     with pytest.raises(ValueError, match="finite number"):
-        check_claim(claims[SIX], workload_ratios=lambda a, b: [{"basis": "workload:gemm/x/bf16", "ratio": "6"}])
+        check_claim(
+            claims[SIX], workload_ratios=lambda a, b: [{"basis": "workload:gemm/x/bf16", "ratio": "6"}]
+        )
     with pytest.raises(ValueError, match="callable"):
         check_claim(claims[SIX], workload_ratios=42)
     with pytest.raises(ValueError, match="Claim"):
@@ -174,7 +197,10 @@ def test_workload_provider_errors_are_clear(claims):
 def test_cut_down_h100_holds_on_compute_only(claims):
     res = check_claim(claims["h20-cut-down-h100"])
     v = by_basis(res)
-    assert v["spec:bf16"].ratio == pytest.approx(148 / 989.4, rel=0.01) and v["spec:bf16"].verdict == "reproduced"
+    assert (
+        v["spec:bf16"].ratio == pytest.approx(148 / 989.4, rel=0.01)
+        and v["spec:bf16"].verdict == "reproduced"
+    )
     assert v["spec:bandwidth"].ratio > 1 and v["spec:bandwidth"].verdict == "refuted"
     assert v["attr:die_area_mm2"].verdict == "reproduced"
     assert res.status == "partial"
@@ -186,8 +212,11 @@ def test_regulatory_claims_say_policy_not_specs(claims):
     assert res.verdict.startswith("policy, not specs")
     assert "3A090.a" in res.verdict and "h100-sxm" in res.verdict
     assert check_claim(claims["h200-above-performance-threshold"]).status == "reproduced"
-    band = {v.pair[0]: v for v in check_claim(claims["blackwell-barred-h200-allowed"]).verdicts
-            if v.basis == "eccn:case-by-case"}
+    band = {
+        v.pair[0]: v
+        for v in check_claim(claims["blackwell-barred-h200-allowed"]).verdicts
+        if v.basis == "eccn:case-by-case"
+    }
     assert band["h200-sxm"].verdict == "reproduced" and band["b200"].verdict == "reproduced"
 
 
@@ -205,7 +234,9 @@ def test_rank_and_ordering(claims):
 
 
 def test_qualitative_and_count(claims):
-    dom = by_basis(check_claim(claims["domestic-chips-better-suited-to-inference"]), ("h200-sxm", "ascend-910c"))
+    dom = by_basis(
+        check_claim(claims["domestic-chips-better-suited-to-inference"]), ("h200-sxm", "ascend-910c")
+    )
     q = dom["spec:bf16/bandwidth"]
     assert q.ratio == pytest.approx((989.4 / 781.25) / (4.8 / 3.2), rel=0.02) and q.verdict == "refuted"
     assert check_claim(claims["h20-capable-at-inference"]).status == "reproduced"
@@ -226,7 +257,7 @@ def test_launch_year_claim_is_refuted(claims):
 # ---------------------------------------------------------------------------------------------------------
 # Malformed files
 # ---------------------------------------------------------------------------------------------------------
-GOOD = '''schema_version = 1
+GOOD = """schema_version = 1
 [[claim]]
 id = "c1"
 quote = "Le H200 est presque six fois plus puissant que le H20."
@@ -239,7 +270,7 @@ a = "h200-sxm"
 b = "h20"
 factor = 6.0
 accept = [5.0, 7.0]
-'''
+"""
 
 
 def test_minimal_file_loads_and_resolves_aliases(tmp_path):
@@ -251,21 +282,29 @@ def test_minimal_file_loads_and_resolves_aliases(tmp_path):
     assert check_claim(c).status == "partial"
 
 
-@pytest.mark.parametrize(("old", "new", "match"), [
-    ('quote = "Le H200', 'quotation = "Le H200', r"'c1'.*'quote'"),
-    ('chips = ["H200", "h20"]', 'chips = ["H200", "H9000"]', r"'c1'.*'chips'.*H9000"),
-    ('kind = "ratio"', 'kind = "rumour"', r"'c1'.*'relation.kind'"),
-    ("accept = [5.0, 7.0]", "accept = [7.0, 5.0]", r"'c1'.*'relation.accept'"),
-    ("factor = 6.0", "factor = -6.0", r"'c1'.*'relation.factor'"),
-    ("factor = 6.0", 'factor = "six"', r"'c1'.*'relation.factor'"),
-    ('b = "h20"', 'b = "b200"', r"'c1'.*'relation.b'.*not listed"),
-    ('b = "h20"\n', 'b = "h20"\nbogus = 1\n', r"'c1'.*'relation.bogus'.*unknown field"),
-    ("accept = [5.0, 7.0]\n", "", r"'c1'.*'relation.accept'.*missing"),
-    ('date = "2025-12-10"', 'date = "10/12/2025"', r"'c1'.*'source.date'"),
-    ("schema_version = 1", "schema_version = 2", "schema_version"),
-    ("[claim.relation]", "[claim.relation", "not valid TOML"),
-    ('accept = [5.0, 7.0]\n', 'accept = [5.0, 7.0]\nbases = ["bf16", "flops"]\n', r"'relation.bases'.*flops"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        ('quote = "Le H200', 'quotation = "Le H200', r"'c1'.*'quotation'.*unknown field"),
+        ('quote = "Le H200 est presque six fois plus puissant que le H20."\n', "", r"'c1'.*'quote'.*missing"),
+        ('chips = ["H200", "h20"]', 'chips = ["H200", "H9000"]', r"'c1'.*'chips'.*H9000"),
+        ('kind = "ratio"', 'kind = "rumour"', r"'c1'.*'relation.kind'"),
+        ("accept = [5.0, 7.0]", "accept = [7.0, 5.0]", r"'c1'.*'relation.accept'"),
+        ("factor = 6.0", "factor = -6.0", r"'c1'.*'relation.factor'"),
+        ("factor = 6.0", 'factor = "six"', r"'c1'.*'relation.factor'"),
+        ('b = "h20"', 'b = "b200"', r"'c1'.*'relation.b'.*not listed"),
+        ('b = "h20"\n', 'b = "h20"\nbogus = 1\n', r"'c1'.*'relation.bogus'.*unknown field"),
+        ("accept = [5.0, 7.0]\n", "", r"'c1'.*'relation.accept'.*missing"),
+        ('date = "2025-12-10"', 'date = "10/12/2025"', r"'c1'.*'source.date'"),
+        ("schema_version = 1", "schema_version = 2", "schema_version"),
+        ("[claim.relation]", "[claim.relation", "not valid TOML"),
+        (
+            "accept = [5.0, 7.0]\n",
+            'accept = [5.0, 7.0]\nbases = ["bf16", "flops"]\n',
+            r"'relation.bases'.*flops",
+        ),
+    ],
+)
 def test_malformed_claims_name_claim_and_field(tmp_path, old, new, match):
     assert old in GOOD
     p = tmp_path / "claims.toml"

@@ -244,16 +244,21 @@ def test_cli_run_bad_names_one_line_exit_2(tmp_path, capsys, args, needle):
     assert not (tmp_path / "o").exists()
 
 
-def test_pytest_bench_stores_our_samples(tmp_path):
-    """pytest-benchmark's stats are the runner's samples: JSON median == record median_s."""
-    res, bjson = tmp_path / "runs", tmp_path / "bench.json"
+def _pytest_bench(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess, Path]:
+    res = tmp_path / "runs"
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "bench/bench_bandwidth.py",
-           "--tier", "cpu", "--workloads", "copy", "--dtypes", "fp32", "--results-dir", str(res),
-           f"--benchmark-json={bjson}"]
+           "--tier", "cpu", "--workloads", "copy", "--dtypes", "fp32", "--results-dir", str(res), *extra]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "gpucompare" in proc.stdout and "cases:" in proc.stdout  # terminal summary
     (folder,) = res.iterdir()
+    return proc, folder
+
+
+def test_pytest_bench_stores_our_samples(tmp_path):
+    """pytest-benchmark's stats are the runner's samples: JSON median == record median_s."""
+    bjson = tmp_path / "bench.json"
+    proc, folder = _pytest_bench(tmp_path, f"--benchmark-json={bjson}")
+    assert "gpucompare" in proc.stdout and "cases:" in proc.stdout  # terminal summary
     records = {(r["impl"], r["shape_label"]): r for r in load_run(folder).records}
     data = json.loads(bjson.read_text())
     assert data["machine_info"]["gpucompare"]["mode"] == "cpu-fallback"
@@ -264,3 +269,10 @@ def test_pytest_bench_stores_our_samples(tmp_path):
         assert b["stats"]["median"] == pytest.approx(rec["median_s"], rel=1e-12)
         assert b["stats"]["min"] == rec["min_s"]
         assert b["extra_info"]["status"] == "ok" and b["extra_info"]["gbps"] == rec["gbps"]
+
+
+def test_pytest_bench_disabled_still_checks_and_writes_records(tmp_path):
+    _, folder = _pytest_bench(tmp_path, "--benchmark-disable")
+    records = load_run(folder).records
+    assert len(records) == len(runner.plan("cpu", only=["copy"], dtypes=["fp32"], device="cpu"))
+    assert all(r["status"] == "ok" and r["rel_error"] is not None for r in records)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import types
@@ -138,6 +139,88 @@ def test_keyword_overrides_the_config(clock):
     c = clock([1.0] * 50)
     t = measure(c.fn, device="cpu", config=CFG, min_reps=9)
     assert t.count == 9
+
+
+# ---------------------------------------------------------------------------------------------- the GPU loop, faked
+
+
+@pytest.fixture
+def fake_cuda(monkeypatch, clock):
+    """Run the CUDA-event loop on the CPU: events read the fake clock, the L2 flush costs 5 s of it."""
+    log: list[str] = []
+
+    class Event:
+        def __init__(self, enable_timing=False):
+            assert enable_timing
+            self.t = None
+
+        def record(self, stream=None):
+            self.t = timing.time.perf_counter()
+            log.append("record")
+
+        def elapsed_time(self, end):  # milliseconds, like torch.cuda.Event
+            return (end.t - self.t) * 1e3
+
+    class Buffer:
+        def __init__(self, nbytes):
+            self.nbytes = nbytes
+
+        def zero_(self):
+            log.append("flush")
+            c.now += 5.0
+
+    sizes: list[int] = []
+
+    def flush_buffer(nbytes, dev):
+        sizes.append(nbytes)
+        return Buffer(nbytes)
+
+    monkeypatch.setattr(hw, "has_gpu", lambda: True)
+    monkeypatch.setattr(timing.devinfo, "l2_cache_bytes", lambda dev: 50 * 2**20)
+    monkeypatch.setattr(timing.devinfo, "cuda_index", lambda dev: 0)
+    monkeypatch.setattr(timing, "_flush_buffer", flush_buffer)
+    monkeypatch.setattr(torch.cuda, "Event", Event)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda dev=None: None)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda dev=None: "stream")
+    monkeypatch.setattr(torch.cuda, "device", lambda idx: contextlib.nullcontext())
+    c = clock([1.0])
+
+    def run(durations, **kwargs):
+        c.durations = list(durations)
+
+        def fn():
+            log.append("fn")
+            c.fn()
+
+        return measure(fn, device="cuda", **kwargs), log, sizes
+
+    return run
+
+
+def test_gpu_loop_flushes_outside_the_events_and_sizes_from_l2(fake_cuda):
+    t, log, sizes = fake_cuda([2.0] * 100, config=TimingConfig.for_device("cuda"), warmup_reps=3,
+                              warmup_s=1e9, budget_s=1e9)
+    assert t.method == "cuda-events+l2-flush"
+    assert sizes == [2 * 50 * 2**20]  # 2 × the device's L2, allocated once
+    assert t.samples_s == (2.0,) * 10  # min_reps of the GPU config; the 5 s flush is never timed
+    assert t.noise_target_met
+    assert log == ["flush", "fn"] * 3 + ["flush", "record", "fn", "record"] * 10  # warm-up, then timed
+
+
+def test_gpu_loop_respects_budget_and_max_reps(fake_cuda):
+    t, _, _ = fake_cuda([0.0] * 3 + [1.0, 3.0] * 600, warmup_reps=3, warmup_s=1e9, budget_s=200.0,
+                        min_reps=4, max_reps=1000)
+    # each repetition costs 5 s (flush) + 2 s on average: the budget allows about 200 / 7 repetitions
+    assert t.budget_exhausted and not t.noise_target_met
+    assert 4 <= t.count <= 200 / 7 + 2
+    t, _, _ = fake_cuda([0.0] * 3 + [1.0, 3.0] * 600, warmup_reps=3, warmup_s=1e9, budget_s=1e9,
+                        min_reps=4, max_reps=9)
+    assert t.count == 9 and t.budget_exhausted
+
+
+def test_gpu_loop_without_flush(fake_cuda):
+    t, log, sizes = fake_cuda([1.0] * 50, flush_l2=False, warmup_reps=1, min_reps=5)
+    assert sizes == [] and "flush" not in log and t.count == 5
 
 
 # ---------------------------------------------------------------------------------------------- measure, real clock

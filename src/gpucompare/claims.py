@@ -61,8 +61,17 @@ _GROUP = {
     "die_area_mm2": "silicon",
     "launch_year": "age",
 }
-_UNIT = {"bf16": "TFLOP/s", "fp8": "TFLOP/s", "tpp": "", "bandwidth": "TB/s", "memory": "GB",
-         "interconnect": "GB/s", "sm_count": "SMs", "die_area_mm2": "mm²", "launch_year": "year"}
+_UNIT = {
+    "bf16": "TFLOP/s",
+    "fp8": "TFLOP/s",
+    "tpp": "",
+    "bandwidth": "TB/s",
+    "memory": "GB",
+    "interconnect": "GB/s",
+    "sm_count": "SMs",
+    "die_area_mm2": "mm²",
+    "launch_year": "year",
+}
 
 _COMMON_KEYS = {"kind", "bases", "workloads"}
 _REQUIRED = {
@@ -191,9 +200,18 @@ class BasisVerdict:
 
     def to_dict(self) -> dict:
         return {
-            "basis": self.basis, "ratio": self.ratio, "verdict": self.verdict, "detail": self.detail,
-            "pair": list(self.pair), "a_value": self.a_value, "b_value": self.b_value, "value": self.value,
-            "unit": self.unit, "group": self.group, "bound_a": self.bound_a, "bound_b": self.bound_b,
+            "basis": self.basis,
+            "ratio": self.ratio,
+            "verdict": self.verdict,
+            "detail": self.detail,
+            "pair": list(self.pair),
+            "a_value": self.a_value,
+            "b_value": self.b_value,
+            "value": self.value,
+            "unit": self.unit,
+            "group": self.group,
+            "bound_a": self.bound_a,
+            "bound_b": self.bound_b,
         }
 
 
@@ -215,10 +233,18 @@ class ClaimResult:
         """The JSON-ready object printed by ``gpucompare claims --json``."""
         c = self.claim
         return {
-            "id": c.id, "quote": c.quote, "quote_en": c.quote_en, "source": c.source.to_dict(),
-            "also_in": [s.to_dict() for s in c.also_in], "chips": list(c.chips),
-            "relation": c.relation.to_dict(), "note": c.note, "status": self.status,
-            "verdict": self.verdict, "detail": self.detail, "verdicts": [v.to_dict() for v in self.verdicts],
+            "id": c.id,
+            "quote": c.quote,
+            "quote_en": c.quote_en,
+            "source": c.source.to_dict(),
+            "also_in": [s.to_dict() for s in c.also_in],
+            "chips": list(c.chips),
+            "relation": c.relation.to_dict(),
+            "note": c.note,
+            "status": self.status,
+            "verdict": self.verdict,
+            "detail": self.detail,
+            "verdicts": [v.to_dict() for v in self.verdicts],
         }
 
 
@@ -385,8 +411,11 @@ def _parse_relation(r: dict, cid: str, specs: _Specs, chips: tuple[str, ...]) ->
     allowed = _COMMON_KEYS | _REQUIRED[kind] | _ALLOWED[kind]
     extra = set(r) - allowed
     if extra:
-        raise _err(cid, f"relation.{sorted(extra)[0]}",
-                   f"unknown field for kind {kind!r} (allowed: {', '.join(sorted(allowed))})")
+        raise _err(
+            cid,
+            f"relation.{sorted(extra)[0]}",
+            f"unknown field for kind {kind!r} (allowed: {', '.join(sorted(allowed))})",
+        )
     missing = _REQUIRED[kind] - set(r)
     if missing:
         raise _err(cid, f"relation.{sorted(missing)[0]}", f"missing (required for kind {kind!r})")
@@ -407,8 +436,16 @@ def _parse_relation(r: dict, cid: str, specs: _Specs, chips: tuple[str, ...]) ->
                 raise _err(cid, f"relation.{key}", f"unknown basis {b!r} (known: {', '.join(allowed_bases)})")
         return out
 
-    kw: dict[str, Any] = {"kind": kind, "a": chip("a"), "b": chip("b"), "of": chip("of"), "chip": chip("chip")}
-    kw["bases"] = bases("bases", SPEC_BASES + ATTR_BASES) or (SPEC_BASES if kind in ("ratio", "ordering") else ())
+    kw: dict[str, Any] = {
+        "kind": kind,
+        "a": chip("a"),
+        "b": chip("b"),
+        "of": chip("of"),
+        "chip": chip("chip"),
+    }
+    kw["bases"] = bases("bases", SPEC_BASES + ATTR_BASES) or (
+        SPEC_BASES if kind in ("ratio", "ordering") else ()
+    )
     kw["workloads"] = _strlist(r, "workloads", cid)
     kw["wording"] = _str(r, "wording", cid, "relation.", required=False)
     kw["rule"] = _str(r, "rule", cid, "relation.", required=False)
@@ -416,9 +453,12 @@ def _parse_relation(r: dict, cid: str, specs: _Specs, chips: tuple[str, ...]) ->
     if kind == "ratio":
         kw["factor"] = _num(r, "factor", cid)
         acc = r["accept"]
-        if (not isinstance(acc, list) or len(acc) != 2
-                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in acc)
-                or not 0 < acc[0] < acc[1]):
+        if (
+            not isinstance(acc, list)
+            or len(acc) != 2
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in acc)
+            or not 0 < acc[0] < acc[1]
+        ):
             raise _err(cid, "relation.accept", f"must be [low, high] with 0 < low < high, got {acc!r}")
         kw["accept"] = (float(acc[0]), float(acc[1]))
     elif kind == "ordering":
@@ -444,7 +484,9 @@ def _parse_relation(r: dict, cid: str, specs: _Specs, chips: tuple[str, ...]) ->
         kw["same"] = bases("same", SPEC_BASES + ATTR_BASES)
         exp = r.get("expect", {})
         if not isinstance(exp, dict) or any(k not in ATTR_BASES for k in exp):
-            raise _err(cid, "relation.expect", f"must map chip attributes ({', '.join(ATTR_BASES)}) to values")
+            raise _err(
+                cid, "relation.expect", f"must map chip attributes ({', '.join(ATTR_BASES)}) to values"
+            )
         kw["expect"] = dict(exp)
         if (kw["less_on"] or kw["same"]) and kw["of"] is None:
             raise _err(cid, "relation.of", "required with less_on or same")
@@ -454,7 +496,9 @@ def _parse_relation(r: dict, cid: str, specs: _Specs, chips: tuple[str, ...]) ->
         kw["than"] = _than(r, cid, specs, chips)
         for key in ("favours", "over"):
             if r[key] not in SPEC_BASES:
-                raise _err(cid, f"relation.{key}", f"unknown basis {r[key]!r} (known: {', '.join(SPEC_BASES)})")
+                raise _err(
+                    cid, f"relation.{key}", f"unknown basis {r[key]!r} (known: {', '.join(SPEC_BASES)})"
+                )
             kw[key] = r[key]
     elif kind == "regulatory":
         st = r["status"]
@@ -463,7 +507,9 @@ def _parse_relation(r: dict, cid: str, specs: _Specs, chips: tuple[str, ...]) ->
         status = {}
         for name, s in st.items():
             if s not in REG_STATUSES:
-                raise _err(cid, f"relation.status.{name}", f"must be one of {', '.join(REG_STATUSES)}, got {s!r}")
+                raise _err(
+                    cid, f"relation.status.{name}", f"must be one of {', '.join(REG_STATUSES)}, got {s!r}"
+                )
             rid = _resolve(specs, name, cid, f"relation.status.{name}")
             if rid not in chips:
                 raise _err(cid, f"relation.status.{name}", f"chip {rid!r} is not listed in the claim's chips")
@@ -472,7 +518,9 @@ def _parse_relation(r: dict, cid: str, specs: _Specs, chips: tuple[str, ...]) ->
         cbc = r.get("case_by_case")
         if cbc is not None:
             if not isinstance(cbc, dict) or set(cbc) != {"rule", "tpp_lt", "bandwidth_gbps_lt"}:
-                raise _err(cid, "relation.case_by_case", "must be a table with rule, tpp_lt, bandwidth_gbps_lt")
+                raise _err(
+                    cid, "relation.case_by_case", "must be a table with rule, tpp_lt, bandwidth_gbps_lt"
+                )
             _num(cbc, "tpp_lt", cid, "relation.case_by_case.")
             _num(cbc, "bandwidth_gbps_lt", cid, "relation.case_by_case.")
             kw["case_by_case"] = dict(cbc)
@@ -500,7 +548,7 @@ def _than(r: Mapping, cid: str, specs: _Specs, chips: tuple[str, ...]) -> tuple[
         return "all"
     names = _strlist(r, "than", cid)
     if not names:
-        raise _err(cid, "relation.than", "must name at least one chip, or be \"all\"")
+        raise _err(cid, "relation.than", 'must name at least one chip, or be "all"')
     out = []
     for n in names:
         rid = _resolve(specs, n, cid, "relation.than")
@@ -516,8 +564,9 @@ def _than(r: Mapping, cid: str, specs: _Specs, chips: tuple[str, ...]) -> tuple[
 WorkloadRatios = Callable[[str, str], Iterable[Any]]
 
 
-def check_all(workload_ratios: WorkloadRatios | None = None, claims: Sequence[Claim] | None = None,
-              db: Any = None) -> list[ClaimResult]:
+def check_all(
+    workload_ratios: WorkloadRatios | None = None, claims: Sequence[Claim] | None = None, db: Any = None
+) -> list[ClaimResult]:
     """Check every claim (default: the packaged claims file) in file order."""
     claims = load_claims(db=db) if claims is None else claims
     return [check_claim(c, workload_ratios, db=db) for c in claims]
@@ -579,8 +628,9 @@ def _x(r: float | None) -> str:
 
 
 # -- per-kind rules ----------------------------------------------------------------------------------------
-def _judge_pair(rel: Relation, r: float | None, basis: str, va: float | None = None,
-                vb: float | None = None) -> tuple[str, str]:
+def _judge_pair(
+    rel: Relation, r: float | None, basis: str, va: float | None = None, vb: float | None = None
+) -> tuple[str, str]:
     """(verdict, reason) of one a/b comparison under the relation's rule."""
     if basis == "launch_year":  # ordering "older/newer": a newer than b
         if va is None or vb is None:
@@ -589,7 +639,9 @@ def _judge_pair(rel: Relation, r: float | None, basis: str, va: float | None = N
             ok = va < vb
             return ("reproduced" if ok else "refuted"), f"{va:.0f} vs {vb:.0f}"
         ok = va > vb if rel.strict else va >= vb
-        return ("reproduced" if ok else "refuted"), f"{va:.0f} vs {vb:.0f} ({'newer' if va > vb else 'not newer'})"
+        return (
+            "reproduced" if ok else "refuted"
+        ), f"{va:.0f} vs {vb:.0f} ({'newer' if va > vb else 'not newer'})"
     if r is None:
         return "unknown", "no ratio"
     if rel.kind == "ratio":
@@ -610,8 +662,9 @@ def _judge_pair(rel: Relation, r: float | None, basis: str, va: float | None = N
     raise AssertionError(rel.kind)  # pragma: no cover
 
 
-def _spec_entries(rel: Relation, a: Any, b: Any, specs: _Specs, bases: Sequence[str],
-                  multi: bool) -> list[BasisVerdict]:
+def _spec_entries(
+    rel: Relation, a: Any, b: Any, specs: _Specs, bases: Sequence[str], multi: bool
+) -> list[BasisVerdict]:
     ratios = specs.ratios(a, b)
     out = []
     for basis in bases:
@@ -626,8 +679,21 @@ def _spec_entries(rel: Relation, a: Any, b: Any, specs: _Specs, bases: Sequence[
             detail += f" = {_x(r)}"
         detail += f": {why}"
         label = f"{basis}{f' vs {b.id}' if multi else ''} {_x(r) if r is not None else why}"
-        out.append(BasisVerdict(f"{prefix}:{basis}", r, verdict, detail, (a.id, b.id), va, vb, None, unit,
-                                _GROUP[basis], label=label))
+        out.append(
+            BasisVerdict(
+                f"{prefix}:{basis}",
+                r,
+                verdict,
+                detail,
+                (a.id, b.id),
+                va,
+                vb,
+                None,
+                unit,
+                _GROUP[basis],
+                label=label,
+            )
+        )
     return out
 
 
@@ -654,8 +720,9 @@ def _wanted(rel: Relation, basis: str) -> bool:
     return False
 
 
-def _workload_entries(rel: Relation, a: str, b: str, provider: WorkloadRatios | None,
-                      multi: bool) -> list[BasisVerdict]:
+def _workload_entries(
+    rel: Relation, a: str, b: str, provider: WorkloadRatios | None, multi: bool
+) -> list[BasisVerdict]:
     if provider is None:
         return []
     out = []
@@ -675,8 +742,19 @@ def _workload_entries(rel: Relation, a: str, b: str, provider: WorkloadRatios | 
         detail = f"{a}/{b} {_x(r)} (bound: {ba} / {bb}): {why}" + (f"; {extra}" if extra else "")
         name = basis.split(":", 1)[1]
         label = f"{name}{f' vs {b}' if multi else ''} {_x(r)}"
-        out.append(BasisVerdict(basis, r, verdict, detail, (a, b), group=_workload_group(ba, bb),
-                                bound_a=ba, bound_b=bb, label=label))
+        out.append(
+            BasisVerdict(
+                basis,
+                r,
+                verdict,
+                detail,
+                (a, b),
+                group=_workload_group(ba, bb),
+                bound_a=ba,
+                bound_b=bb,
+                label=label,
+            )
+        )
     return out
 
 
@@ -707,7 +785,9 @@ def _check_ordering(claim: Claim, specs: _Specs, provider: WorkloadRatios | None
     a = specs.get(rel.a)
     if rel.rank is not None:
         return _check_rank(claim, specs, a)
-    others = [c for c in specs.all() if c.id != a.id] if rel.than == "all" else [specs.get(t) for t in rel.than]
+    others = (
+        [c for c in specs.all() if c.id != a.id] if rel.than == "all" else [specs.get(t) for t in rel.than]
+    )
     multi = len(others) > 1
     entries: list[BasisVerdict] = []
     for b in others:
@@ -731,8 +811,18 @@ def _check_rank(claim: Claim, specs: _Specs, a: Any):
         va = _value(a, basis, specs)
         unit = _UNIT[basis]
         if va is None:
-            entries.append(BasisVerdict(f"rank:{basis}", None, "unknown", f"{a.id}: {basis} unknown",
-                                        (a.id,), unit=unit, group=_GROUP[basis], label=f"{basis} unknown"))
+            entries.append(
+                BasisVerdict(
+                    f"rank:{basis}",
+                    None,
+                    "unknown",
+                    f"{a.id}: {basis} unknown",
+                    (a.id,),
+                    unit=unit,
+                    group=_GROUP[basis],
+                    label=f"{basis} unknown",
+                )
+            )
             continue
         above = []
         for c in pool:
@@ -743,15 +833,30 @@ def _check_rank(claim: Claim, specs: _Specs, a: Any):
         rank = 1 + len(above)
         ok = rank == rel.rank
         ahead = ", ".join(f"{cid} {_fmt(v, unit)}" for v, cid in above) or "none"
-        detail = (f"{a.id} {_fmt(va, unit)} ranks {rank} among {len(pool)} {rel.among} chips "
-                  f"(claimed {rel.rank}); above it: {ahead}")
-        entries.append(BasisVerdict(f"rank:{basis}", None, "reproduced" if ok else "refuted", detail, (a.id,),
-                                    a_value=va, value=float(rank), unit="rank", group=_GROUP[basis],
-                                    label=f"{basis} rank {rank}"))
+        detail = (
+            f"{a.id} {_fmt(va, unit)} ranks {rank} among {len(pool)} {rel.among} chips "
+            f"(claimed {rel.rank}); above it: {ahead}"
+        )
+        entries.append(
+            BasisVerdict(
+                f"rank:{basis}",
+                None,
+                "reproduced" if ok else "refuted",
+                detail,
+                (a.id,),
+                a_value=va,
+                value=float(rank),
+                unit="rank",
+                group=_GROUP[basis],
+                label=f"{basis} rank {rank}",
+            )
+        )
     gen = _generation_rank(a, pool, specs, rel.rank)
     if gen is not None:
         entries.append(gen)
-    detail = f"claimed rank {rel.rank} among {len(pool)} {a.vendor} chips; " + "; ".join(e.detail for e in entries)
+    detail = f"claimed rank {rel.rank} among {len(pool)} {a.vendor} chips; " + "; ".join(
+        e.detail for e in entries
+    )
     return entries, detail
 
 
@@ -774,11 +879,21 @@ def _generation_rank(a: Any, pool: Sequence[Any], specs: _Specs, claimed: int) -
     order = sorted(best, key=lambda k: (-best[k], k))
     rank = order.index(mine) + 1
     listing = ", ".join(f"{i + 1}. {k} ({_fmt(best[k], 'TFLOP/s')} bf16)" for i, k in enumerate(order))
-    detail = (f"{a.id} is a {mine} chip; by generation (best bf16 per architecture family) {mine} ranks "
-              f"{rank} (claimed {claimed}): {listing}")
-    return BasisVerdict("rank:generation-bf16", None, "reproduced" if rank == claimed else "refuted", detail,
-                        (a.id,), value=float(rank), unit="rank", group="generation",
-                        label=f"{mine} generation rank {rank}")
+    detail = (
+        f"{a.id} is a {mine} chip; by generation (best bf16 per architecture family) {mine} ranks "
+        f"{rank} (claimed {claimed}): {listing}"
+    )
+    return BasisVerdict(
+        "rank:generation-bf16",
+        None,
+        "reproduced" if rank == claimed else "refuted",
+        detail,
+        (a.id,),
+        value=float(rank),
+        unit="rank",
+        group="generation",
+        label=f"{mine} generation rank {rank}",
+    )
 
 
 def _check_classification(claim: Claim, specs: _Specs, provider: WorkloadRatios | None):
@@ -798,10 +913,21 @@ def _check_classification(claim: Claim, specs: _Specs, provider: WorkloadRatios 
                 verdict, why = ("reproduced" if same else "refuted"), f"needs equal (±{SAME_TOLERANCE:.0%})"
             unit = _UNIT[basis]
             prefix = "attr" if basis in ATTR_BASES else "spec"
-            entries.append(BasisVerdict(f"{prefix}:{basis}", r, verdict,
-                                        f"{a.id} {_fmt(va, unit)} / {b.id} {_fmt(vb, unit)} = {_x(r)}: {why}",
-                                        (a.id, b.id), va, vb, None, unit, "same family",
-                                        label=f"{basis} {_x(r)} (same)"))
+            entries.append(
+                BasisVerdict(
+                    f"{prefix}:{basis}",
+                    r,
+                    verdict,
+                    f"{a.id} {_fmt(va, unit)} / {b.id} {_fmt(vb, unit)} = {_x(r)}: {why}",
+                    (a.id, b.id),
+                    va,
+                    vb,
+                    None,
+                    unit,
+                    "same family",
+                    label=f"{basis} {_x(r)} (same)",
+                )
+            )
         if rel.less_on:
             entries += _workload_entries(rel, a.id, b.id, provider, multi=False)
     for attr, want in rel.expect.items():
@@ -810,9 +936,23 @@ def _check_classification(claim: Claim, specs: _Specs, provider: WorkloadRatios 
             verdict, why = "unknown", f"{attr} unknown in the database"
         else:
             ok = isinstance(want, (int, float)) and float(want) == got
-            verdict, why = ("reproduced" if ok else "refuted"), f"claimed {want}, database {_fmt(got, _UNIT[attr])}"
-        entries.append(BasisVerdict(f"attr:{attr}", None, verdict, f"{a.id}: {why}", (a.id,), a_value=got,
-                                    value=got, group=_GROUP.get(attr, attr), label=f"{attr} {_fmt(got, _UNIT[attr])}"))
+            verdict, why = (
+                ("reproduced" if ok else "refuted"),
+                f"claimed {want}, database {_fmt(got, _UNIT[attr])}",
+            )
+        entries.append(
+            BasisVerdict(
+                f"attr:{attr}",
+                None,
+                verdict,
+                f"{a.id}: {why}",
+                (a.id,),
+                a_value=got,
+                value=got,
+                group=_GROUP.get(attr, attr),
+                label=f"{attr} {_fmt(got, _UNIT[attr])}",
+            )
+        )
     detail = "; ".join(f"{e.label}: {e.verdict}" for e in entries)
     return entries, detail
 
@@ -820,7 +960,9 @@ def _check_classification(claim: Claim, specs: _Specs, provider: WorkloadRatios 
 def _check_qualitative(claim: Claim, specs: _Specs, provider: WorkloadRatios | None):
     rel = claim.relation
     a = specs.get(rel.a)
-    others = [c for c in specs.all() if c.id != a.id] if rel.than == "all" else [specs.get(t) for t in rel.than]
+    others = (
+        [c for c in specs.all() if c.id != a.id] if rel.than == "all" else [specs.get(t) for t in rel.than]
+    )
     multi = len(others) > 1
     entries = []
     basis = f"spec:{rel.favours}/{rel.over}"
@@ -831,18 +973,42 @@ def _check_qualitative(claim: Claim, specs: _Specs, provider: WorkloadRatios | N
         if rf is None or ro is None:
             missing = rel.favours if rf is None else rel.over
             reason = ratios[missing].reason or f"{missing} unknown"
-            entries.append(BasisVerdict(basis, None, "unknown", f"{head}: {reason}", (a.id, b.id),
-                                        group="balance", label=f"vs {b.id} unknown ({missing})"))
+            entries.append(
+                BasisVerdict(
+                    basis,
+                    None,
+                    "unknown",
+                    f"{head}: {reason}",
+                    (a.id, b.id),
+                    group="balance",
+                    label=f"vs {b.id} unknown ({missing})",
+                )
+            )
             continue
         q = rf / ro
         ok = q > 1
-        lean = (f"{a.id} is relatively stronger on {rel.favours} than on {rel.over} ({q:.2f})" if ok else
-                f"{a.id} is not relatively stronger on {rel.favours} than on {rel.over} ({q:.2f})")
-        entries.append(BasisVerdict(basis, q, "reproduced" if ok else "refuted", f"{head}: {lean}",
-                                    (a.id, b.id), rf, ro, group=f"balance {rel.favours} vs {rel.over}",
-                                    label=f"{rel.favours}/{rel.over}{f' vs {b.id}' if multi else ''} {q:.2f}"))
-    detail = (f"claimed: {a.id}'s ratio on {rel.favours} exceeds its ratio on {rel.over} against "
-              f"{', '.join(c.id for c in others)}; " + "; ".join(e.detail for e in entries))
+        lean = (
+            f"{a.id} is relatively stronger on {rel.favours} than on {rel.over} ({q:.2f})"
+            if ok
+            else f"{a.id} is not relatively stronger on {rel.favours} than on {rel.over} ({q:.2f})"
+        )
+        entries.append(
+            BasisVerdict(
+                basis,
+                q,
+                "reproduced" if ok else "refuted",
+                f"{head}: {lean}",
+                (a.id, b.id),
+                rf,
+                ro,
+                group=f"balance {rel.favours} vs {rel.over}",
+                label=f"{rel.favours}/{rel.over}{f' vs {b.id}' if multi else ''} {q:.2f}",
+            )
+        )
+    detail = (
+        f"claimed: {a.id}'s ratio on {rel.favours} exceeds its ratio on {rel.over} against "
+        f"{', '.join(c.id for c in others)}; " + "; ".join(e.detail for e in entries)
+    )
     return entries, detail
 
 
@@ -867,58 +1033,98 @@ def _check_regulatory(claim: Claim, specs: _Specs, provider: WorkloadRatios | No
         lower = " (lower bound: some peaks unknown)" if getattr(c, "tpp_is_lower_bound", False) else ""
         facts = f"TPP {_fmt(tpp)}{lower}, PD {_fmt(pd)}, {_tier(tier)}"
         if tier is None:
-            verdict, why = "unknown", ("TPP unknown (peaks not published)" if tpp is None else
-                                       "die area unknown") + ": the tier cannot be derived"
+            verdict, why = (
+                "unknown",
+                ("TPP unknown (peaks not published)" if tpp is None else "die area unknown")
+                + ": the tier cannot be derived",
+            )
         elif status == "controlled":
             controlled = tier != "none"
             verdict = "reproduced" if controlled else "refuted"
-            why = "stated controlled; " + ("the metrics put it in a 3A090 tier" if controlled else "the metrics do not")
+            why = "stated controlled; " + (
+                "the metrics put it in a 3A090 tier" if controlled else "the metrics do not"
+            )
         elif status == "uncontrolled":
             controlled = tier != "none"
             verdict = "refuted" if controlled else "reproduced"
-            why = "stated uncontrolled; " + ("yet the metrics put it in a 3A090 tier" if controlled else
-                                             "the metrics put it outside 3A090")
+            why = "stated uncontrolled; " + (
+                "yet the metrics put it in a 3A090 tier" if controlled else "the metrics put it outside 3A090"
+            )
         else:
             verdict = "context"
             why = f"stated {status}: a policy decision; by the metrics it is " + (
-                f"in {tier}" if tier != "none" else "outside 3A090")
-        entries.append(BasisVerdict("eccn:3a090", None, verdict, f"{cid}: {facts}: {why}", (cid,),
-                                    a_value=tpp, value=tpp, unit="TPP", group="export-control metrics",
-                                    label=f"{cid} {_tier(tier)}"))
+                f"in {tier}" if tier != "none" else "outside 3A090"
+            )
+        entries.append(
+            BasisVerdict(
+                "eccn:3a090",
+                None,
+                verdict,
+                f"{cid}: {facts}: {why}",
+                (cid,),
+                a_value=tpp,
+                value=tpp,
+                unit="TPP",
+                group="export-control metrics",
+                label=f"{cid} {_tier(tier)}",
+            )
+        )
     if rel.case_by_case:
         cbc = rel.case_by_case
         for cid, status in rel.status.items():
             c = specs.get(cid)
             tpp, bw = getattr(c, "tpp", None), getattr(c, "bandwidth_tbps", None)
             if tpp is None or bw is None:
-                entries.append(BasisVerdict("eccn:case-by-case", None, "unknown", f"{cid}: TPP or bandwidth unknown",
-                                            (cid,), group=f"case-by-case band {cbc['rule']}", label=f"{cid} unknown"))
+                entries.append(
+                    BasisVerdict(
+                        "eccn:case-by-case",
+                        None,
+                        "unknown",
+                        f"{cid}: TPP or bandwidth unknown",
+                        (cid,),
+                        group=f"case-by-case band {cbc['rule']}",
+                        label=f"{cid} unknown",
+                    )
+                )
                 continue
             inside = tpp < cbc["tpp_lt"] and bw * 1000 < cbc["bandwidth_gbps_lt"]
             licensable = status in ("licensable", "licence-required")
             verdict = "reproduced" if inside == licensable else "refuted"
-            detail = (f"{cid}: TPP {_fmt(tpp)} (< {_fmt(cbc['tpp_lt'])}?), bandwidth {_fmt(bw * 1000)} GB/s "
-                      f"(< {_fmt(cbc['bandwidth_gbps_lt'])}?) → {'inside' if inside else 'outside'} the "
-                      f"{cbc['rule']} case-by-case band; stated {status}")
-            entries.append(BasisVerdict("eccn:case-by-case", None, verdict, detail, (cid,), a_value=tpp,
-                                        group=f"case-by-case band {cbc['rule']}",
-                                        label=f"{cid} {'inside' if inside else 'outside'} band"))
+            detail = (
+                f"{cid}: TPP {_fmt(tpp)} (< {_fmt(cbc['tpp_lt'])}?), bandwidth {_fmt(bw * 1000)} GB/s "
+                f"(< {_fmt(cbc['bandwidth_gbps_lt'])}?) → {'inside' if inside else 'outside'} the "
+                f"{cbc['rule']} case-by-case band; stated {status}"
+            )
+            entries.append(
+                BasisVerdict(
+                    "eccn:case-by-case",
+                    None,
+                    verdict,
+                    detail,
+                    (cid,),
+                    a_value=tpp,
+                    group=f"case-by-case band {cbc['rule']}",
+                    label=f"{cid} {'inside' if inside else 'outside'} band",
+                )
+            )
     detail = f"rule: {rel.rule or 'unspecified'}; " + "; ".join(e.detail for e in entries)
     return entries, detail, _policy_verdict(rel, entries)
 
 
 def _policy_verdict(rel: Relation, entries: Sequence[BasisVerdict]) -> tuple[str, str] | None:
-    """For a stated policy status ("licensable", "licence-required") or a status the metrics contradict:
-    "policy, not specs: ..." naming the chips the metrics put in the same tier. None otherwise."""
+    """For a stated policy status ("licensable", "licence-required"): "policy, not specs: ..." naming the
+    chips the metrics put in the same tier with another status. None when the claim states no such status."""
     eccn = [e for e in entries if e.basis == "eccn:3a090"]
+    if not any(e.verdict == "context" for e in eccn):
+        return None  # controlled / uncontrolled only: the metrics decide, reproduced or refuted
     odd = [e for e in eccn if e.verdict in ("context", "refuted")]
-    if not odd:
-        return None
     tier = {e.pair[0]: e.label.split(" ", 1)[1] for e in eccn}
     words = []
     for e in odd:
         cid = e.pair[0]
-        peers = [c for c in rel.status if c != cid and tier[c] == tier[cid] and rel.status[c] != rel.status[cid]]
+        peers = [
+            c for c in rel.status if c != cid and tier[c] == tier[cid] and rel.status[c] != rel.status[cid]
+        ]
         s = f"{cid} is stated {rel.status[cid]}, yet the export-control metrics put it {tier[cid]}"
         s += f" (TPP {_fmt(e.value)})"
         if peers:
@@ -927,15 +1133,20 @@ def _policy_verdict(rel: Relation, entries: Sequence[BasisVerdict]) -> tuple[str
     band = [e for e in entries if e.basis == "eccn:case-by-case"]
     text = "policy, not specs: " + "; ".join(words)
     if band:
-        text += f". {band[0].group}: " + ", ".join(f"{e.label} (stated {rel.status[e.pair[0]]})" for e in band)
+        text += f". {band[0].group}: " + ", ".join(
+            f"{e.label} (stated {rel.status[e.pair[0]]})" for e in band
+        )
     return "policy", text
 
 
 def _fleet(total: float, unit: str) -> str:
     """Fleet totals in readable units: TFLOP/s → PFLOP/s / EFLOP/s, TB/s → PB/s, GB → TB / PB."""
-    scales = {"TFLOP/s": [(1e6, "EFLOP/s"), (1e3, "PFLOP/s"), (1, "TFLOP/s")],
-              "TB/s": [(1e3, "PB/s"), (1, "TB/s")], "GB": [(1e6, "PB"), (1e3, "TB"), (1, "GB")],
-              "GB/s": [(1e6, "PB/s"), (1e3, "TB/s"), (1, "GB/s")]}
+    scales = {
+        "TFLOP/s": [(1e6, "EFLOP/s"), (1e3, "PFLOP/s"), (1, "TFLOP/s")],
+        "TB/s": [(1e3, "PB/s"), (1, "TB/s")],
+        "GB": [(1e6, "PB"), (1e3, "TB"), (1, "GB")],
+        "GB/s": [(1e6, "PB/s"), (1e3, "TB/s"), (1, "GB/s")],
+    }
     for div, name in scales.get(unit, [(1, unit)]):
         if total >= div:
             return _fmt(total / div, name)
@@ -955,25 +1166,55 @@ def _check_count(claim: Claim, specs: _Specs, provider: WorkloadRatios | None):
         v = _value(c, basis, specs)
         unit = _UNIT[basis]
         if v is None:
-            entries.append(BasisVerdict(f"fleet:{basis}", None, "unknown", f"{c.id} {basis} unknown", (c.id,),
-                                        unit=unit, group="fleet", label=f"{basis} unknown"))
+            entries.append(
+                BasisVerdict(
+                    f"fleet:{basis}",
+                    None,
+                    "unknown",
+                    f"{c.id} {basis} unknown",
+                    (c.id,),
+                    unit=unit,
+                    group="fleet",
+                    label=f"{basis} unknown",
+                )
+            )
             continue
         total = v * rel.count
-        entries.append(BasisVerdict(f"fleet:{basis}", None, "context",
-                                    f"{rel.count:,} × {_fmt(v, unit)} = {_fleet(total, unit)}", (c.id,),
-                                    a_value=v, value=total, unit=unit, group="fleet",
-                                    label=f"{basis} {_fleet(total, unit)}"))
+        entries.append(
+            BasisVerdict(
+                f"fleet:{basis}",
+                None,
+                "context",
+                f"{rel.count:,} × {_fmt(v, unit)} = {_fleet(total, unit)}",
+                (c.id,),
+                a_value=v,
+                value=total,
+                unit=unit,
+                group="fleet",
+                label=f"{basis} {_fleet(total, unit)}",
+            )
+        )
     if rel.equivalent_of:
         e = specs.get(rel.equivalent_of)
         ratios = specs.ratios(c, e)
         for basis in ("bf16", "bandwidth"):
             r = ratios[basis].ratio
             n = None if r is None else float(f"{r * rel.count:.3g}")  # 3 significant digits
-            entries.append(BasisVerdict(f"fleet:{basis}-in-{e.id}", r, "context" if r is not None else "unknown",
-                                        f"{c.id}/{e.id} on {basis} {_x(r)}: the fleet equals about "
-                                        f"{_fmt(n)} {e.id}" if n is not None else f"{basis} unknown",
-                                        (c.id, e.id), value=n, unit=e.id, group="fleet",
-                                        label=f"≈{_fmt(n)} {e.id} on {basis}"))
+            entries.append(
+                BasisVerdict(
+                    f"fleet:{basis}-in-{e.id}",
+                    r,
+                    "context" if r is not None else "unknown",
+                    f"{c.id}/{e.id} on {basis} {_x(r)}: the fleet equals about {_fmt(n)} {e.id}"
+                    if n is not None
+                    else f"{basis} unknown",
+                    (c.id, e.id),
+                    value=n,
+                    unit=e.id,
+                    group="fleet",
+                    label=f"≈{_fmt(n)} {e.id} on {basis}",
+                )
+            )
     return entries, head + "; " + ", ".join(e.label for e in entries)
 
 

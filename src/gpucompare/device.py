@@ -428,15 +428,24 @@ def _nvml() -> tuple[Any, str | None]:
 
 
 def _nvml_handle(nv: Any, index: int) -> Any:
-    """The NVML handle of torch's CUDA device ``index``: by PCI bus id when torch reports it (so that
-    ``CUDA_VISIBLE_DEVICES`` renumbering cannot pick another GPU), else by NVML index."""
+    """The NVML handle of torch's CUDA device ``index``: by PCI bus id, else by UUID, when torch reports
+    them (so that ``CUDA_VISIBLE_DEVICES`` renumbering cannot pick another GPU), else by NVML index."""
     if hw.has_gpu() and 0 <= index < torch.cuda.device_count():
-        pci = _gpu_properties(torch.cuda.get_device_properties(index))["pci_bus_id"]
+        props = torch.cuda.get_device_properties(index)
+        pci = _gpu_properties(props)["pci_bus_id"]
+        uuid = getattr(props, "uuid", None)
+        lookups = []
         if pci is not None:
+            lookups.append(lambda: nv.nvmlDeviceGetHandleByPciBusId(pci))
+        if uuid is not None:
+            text = str(uuid)
+            lookups.append(lambda: nv.nvmlDeviceGetHandleByUUID(text if text.startswith(("GPU-", "MIG-"))
+                                                                else f"GPU-{text}"))
+        for lookup in lookups:
             try:
-                return nv.nvmlDeviceGetHandleByPciBusId(pci)
-            except Exception:
-                pass
+                return lookup()
+            except Exception:  # not found by this key: try the next one
+                continue
     return nv.nvmlDeviceGetHandleByIndex(index)
 
 

@@ -259,6 +259,11 @@ def _measure_cpu(fn: Callable[[], Any], cfg: TimingConfig) -> Timing:
             return summarise(samples, cfg.noise_target, method=METHOD_CPU, budget_exhausted=exhausted)
 
 
+def _flush_buffer(nbytes: int, dev: torch.device) -> torch.Tensor:
+    """A device buffer of ``nbytes`` (rounded up to 4 B) whose ``zero_()`` evicts the L2."""
+    return torch.empty(-(-nbytes // 4), dtype=torch.int32, device=dev)
+
+
 def _measure_cuda(fn: Callable[[], Any], dev: torch.device, cfg: TimingConfig) -> Timing:
     idx = devinfo.cuda_index(dev)
     dev = torch.device("cuda", idx)
@@ -267,7 +272,7 @@ def _measure_cuda(fn: Callable[[], Any], dev: torch.device, cfg: TimingConfig) -
         l2 = cfg.l2_bytes or devinfo.l2_cache_bytes(dev)
         if not l2:
             raise ValueError(f"cannot size the L2 flush: {dev} reports no L2 cache size; pass l2_bytes")
-        flush_buf = torch.empty(2 * l2 // 4, dtype=torch.int32, device=dev)
+        flush_buf = _flush_buffer(2 * l2, dev)
 
     def flush() -> None:
         if flush_buf is not None:

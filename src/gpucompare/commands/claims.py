@@ -52,8 +52,13 @@ def format_result(res: ClaimResult, verbose: bool = False) -> str:
         rows += [(v.basis, "/".join(v.pair), _ratio(v.ratio), v.verdict, v.detail) for v in res.verdicts]
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for row in rows:
-            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2]),
-                     row[3].ljust(widths[3]), row[4]]
+            cells = [
+                row[0].ljust(widths[0]),
+                row[1].ljust(widths[1]),
+                row[2].rjust(widths[2]),
+                row[3].ljust(widths[3]),
+                row[4],
+            ]
             lines.append("      " + "  ".join(cells).rstrip())
         lines.append(_wrap(f"detail: {res.detail}"))
     return "\n".join(lines)
