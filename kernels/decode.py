@@ -123,7 +123,7 @@ def _decode_reduce(
     m_top = tl.max(m_max, 0)  # finite: split 0 always holds keys
     denom = tl.zeros([BLOCK_S], dtype=tl.float32)
     acc = tl.zeros([BLOCK_S, HEAD_DIM], dtype=tl.float32)
-    for s0 in range(0, BLOCK_S, BLOCK_S):
+    for s0 in range(0, NUM_SPLITS, BLOCK_S):
         s_ok = s0 + offs_s < NUM_SPLITS
         m = tl.load(M_IN + base + s0 + offs_s, mask=s_ok, other=float("-inf"))
         l_s = tl.load(L_IN + base + s0 + offs_s, mask=s_ok, other=0.0)

@@ -312,6 +312,18 @@ def test_unknown_architecture_or_missing_clock_gives_unknown_not_a_crash():
     assert all(v is None for v in peaks["tflops"].values()) and peaks["bandwidth_tbps"] is None
 
 
+def test_clocks_missing_from_torch_come_from_nvml(fake_gpu, monkeypatch):
+    props = _props("NVIDIA GeForce RTX 4090", (8, 9), 128, 25_386_352_640, None, None, None)
+    fake_gpu(props)
+    nvml = _fake_nvml(nvmlDeviceGetMemoryBusWidth=lambda h: 384)
+    nvml.nvmlDeviceGetMaxClockInfo = lambda h, c: 2520 if c == pynvml.NVML_CLOCK_SM else 10501
+    monkeypatch.setitem(sys.modules, "pynvml", nvml)
+    desc = device.describe()
+    assert (desc["clock_rate_mhz"], desc["memory_clock_mhz"], desc["memory_bus_width_bits"]) == (2520.0, 10501.0, 384)
+    assert device.local_peaks(desc)["bandwidth_tbps"] == pytest.approx(1.008, rel=0.01)
+    assert desc["versions"]["driver"] == "580.65.06"
+
+
 def test_spec_database_failure_is_a_reason_not_a_crash(fake_gpu, monkeypatch):
     def broken(*args, **kwargs):
         raise SpecError("chips.toml: bad field")

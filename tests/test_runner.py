@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -246,9 +247,15 @@ def test_cli_run_bad_names_one_line_exit_2(tmp_path, capsys, args, needle):
 
 def _pytest_bench(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess, Path]:
     res = tmp_path / "runs"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "bench/bench_bandwidth.py",
-           "--tier", "cpu", "--workloads", "copy", "--dtypes", "fp32", "--results-dir", str(res), *extra]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    # a plugin that skips the few-second CPU peak measurement (not what these tests are about)
+    (tmp_path / "_fast_peaks.py").write_text(
+        f"import gpucompare.device\ngpucompare.device.local_peaks = lambda desc: {PEAKS!r}\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "_fast_peaks",
+           "bench/bench_bandwidth.py", "--tier", "cpu", "--workloads", "copy", "--dtypes", "fp32",
+           "--results-dir", str(res), *extra]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (folder,) = res.iterdir()
     return proc, folder

@@ -79,7 +79,7 @@ def attention_ref(
     keys j <= i + Sk - Sq), as flash-attention does; a query row that sees no key outputs zeros.
     Differentiable, so the backward reference is ``torch.autograd.grad`` through it.
     """
-    b, hq, sq, d = q.shape
+    hq, sq, d = q.shape[1:]
     hkv, sk = k.shape[1], k.shape[2]
     group = hq // hkv
     qf, kf, vf = _up(q, upcast), _up(k, upcast), _up(v, upcast)

@@ -665,7 +665,7 @@ def plot_roofline(data: ReportData, chip: Any, plots: Path) -> list[Path]:
     )
     ax.set_title(title)
     ax.legend(fontsize=7, loc="lower right")
-    ax.grid(True, which="both", alpha=0.3)
+    ax.grid(True, which="major", alpha=0.3)
     return _save(fig, plots / f"roofline_{_slug(chip.id)}")
 
 
