@@ -101,7 +101,9 @@ def check_same(op: str, what: str = "dtype", **tensors: torch.Tensor) -> None:
         if not same:
             fa = dtype_name(va) if what == "dtype" else str(va)
             fb = dtype_name(vb) if what == "dtype" else str(vb)
-            raise ValueError(f"{_prefix(op)}{name} has {what} {fb} but {first_name} has {what} {fa}; they must match")
+            raise ValueError(
+                f"{_prefix(op)}{name} has {what} {fb} but {first_name} has {what} {fa}; they must match"
+            )
 
 
 def check_triton_device(op: str, name: str, t: torch.Tensor) -> None:
@@ -116,7 +118,9 @@ def check_triton_device(op: str, name: str, t: torch.Tensor) -> None:
         raise ValueError(f"{_prefix(op)}{name} is on {t.device}; the Triton kernel needs a CUDA tensor")
 
 
-def check_out(op: str, out: object, shape: Sequence[int], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def check_out(
+    op: str, out: object, shape: Sequence[int], dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
     """Validate a caller-provided output buffer (shape, dtype, device); ValueError naming ``out``."""
     p = _prefix(op)
     t = check_tensor("out", out, dtypes=(dtype,), device=device, op=op)

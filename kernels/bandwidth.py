@@ -67,6 +67,16 @@ def _check_input(op: str, name: str, t) -> torch.Tensor:
     return t
 
 
+def _check_pair(op: str, a, b) -> None:
+    """Triad operands: contiguous, supported, same dtype, device and shape."""
+    _check_input(op, "a", a)
+    _check_input(op, "b", b)
+    check_same(op, "dtype", a=a, b=b)
+    check_same(op, "device", a=a, b=b)
+    if a.shape != b.shape:
+        raise ValueError(f"{op}: b has shape {tuple(b.shape)} but a has shape {tuple(a.shape)}; must match")
+
+
 def _prepare_out(op: str, out, like: torch.Tensor, **inputs: torch.Tensor) -> torch.Tensor:
     if out is None:
         return torch.empty_like(like, memory_format=torch.contiguous_format)
@@ -101,12 +111,7 @@ def copy(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
 def triad(a: torch.Tensor, b: torch.Tensor, scalar: float, out: torch.Tensor | None = None) -> torch.Tensor:
     """y = a + scalar * b (STREAM triad) with a Triton kernel; fp32 arithmetic, output in a's dtype."""
     op = "triad"
-    _check_input(op, "a", a)
-    _check_input(op, "b", b)
-    check_same(op, "dtype", a=a, b=b)
-    check_same(op, "device", a=a, b=b)
-    if a.shape != b.shape:
-        raise ValueError(f"triad: b has shape {tuple(b.shape)} but a has shape {tuple(a.shape)}; they must match")
+    _check_pair(op, a, b)
     s = _check_scalar(op, scalar)
     check_triton_device(op, "a", a)
     y = _prepare_out(op, out, a, a=a, b=b)
@@ -130,12 +135,7 @@ def torch_copy(x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor
 def torch_triad(a: torch.Tensor, b: torch.Tensor, scalar: float) -> torch.Tensor:
     """y = a + scalar * b through ``torch.add(a, b, alpha=scalar)``."""
     op = "torch_triad"
-    _check_input(op, "a", a)
-    _check_input(op, "b", b)
-    check_same(op, "dtype", a=a, b=b)
-    check_same(op, "device", a=a, b=b)
-    if a.shape != b.shape:
-        raise ValueError(f"{op}: b has shape {tuple(b.shape)} but a has shape {tuple(a.shape)}; they must match")
+    _check_pair(op, a, b)
     return torch.add(a, b, alpha=_check_scalar(op, scalar))
 
 

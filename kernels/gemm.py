@@ -161,7 +161,8 @@ def _check_scale(op: str, name: str, s, device: torch.device) -> torch.Tensor:
     check_tensor(name, s, dtypes=(torch.float32,), device=device, op=op)
     if s.numel() != 1 or s.dim() > 1:
         raise ValueError(
-            f"{op}: {name} must be a per-tensor scale (a 0-d or 1-element float32 tensor), got shape {tuple(s.shape)}"
+            f"{op}: {name} must be a per-tensor scale (a 0-d or 1-element float32 tensor), "
+            f"got shape {tuple(s.shape)}"
         )
     return s
 
@@ -172,7 +173,9 @@ def _check_no_alias(op: str, out: torch.Tensor, **inputs: torch.Tensor) -> None:
             raise ValueError(f"{op}: out shares memory with {name}; pass a separate output buffer")
 
 
-def _prepare_out(op: str, out, m: int, n: int, dtype: torch.dtype, device: torch.device, **inputs) -> torch.Tensor:
+def _prepare_out(
+    op: str, out, m: int, n: int, dtype: torch.dtype, device: torch.device, **inputs: torch.Tensor
+) -> torch.Tensor:
     if out is None:
         return torch.empty((m, n), dtype=dtype, device=device)
     check_out(op, out, (m, n), dtype, device)
@@ -310,7 +313,8 @@ def _check_scaled_mm_layout(op: str, a: torch.Tensor, b: torch.Tensor) -> None:
         raise ValueError(f"{op}: a must be row-major (contiguous), got strides {a.stride()}")
     if not (b.stride(0) == 1 and (b.stride(1) == k or n <= 1)):
         raise ValueError(
-            f"{op}: b must be column-major (b = w.t() of a contiguous (N, K) weight), got strides {b.stride()}"
+            f"{op}: b must be column-major (b = w.t() of a contiguous (N, K) weight), "
+            f"got strides {b.stride()}"
         )
 
 
@@ -340,7 +344,8 @@ def torch_matmul_fp8(
         ok, reason = supports_fp8(a.device)
         if not ok:
             raise ValueError(f"{op}: {reason}")
-    return torch._scaled_mm(a, b, scale_a=scale_a.reshape(()), scale_b=scale_b.reshape(()), out_dtype=out_dtype)
+    sa, sb = scale_a.reshape(()), scale_b.reshape(())
+    return torch._scaled_mm(a, b, scale_a=sa, scale_b=sb, out_dtype=out_dtype)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -370,7 +375,7 @@ def triton_available(dtype: str, device: torch.device | str) -> tuple[bool, str]
 
 
 def torch_available(dtype: str, device: torch.device | str) -> tuple[bool, str]:
-    """Can the PyTorch GEMM run ``dtype`` on ``device``? (fp8 through torch._scaled_mm; tf32 on a GPU only.)"""
+    """Can the PyTorch GEMM run ``dtype`` on ``device``? (fp8: torch._scaled_mm; tf32: GPU only.)"""
     _check_dtype_name(dtype)
     dev = torch.device(device)
     if dev.type == "cuda":

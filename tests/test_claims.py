@@ -346,3 +346,43 @@ def test_cli_table_and_unknown_id(capsys):
     assert cli.main(["claims", "--id", "no-such-claim"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no-such-claim" in err[0]
+
+
+def test_model_provider_integration(claims):
+    """The model's real provider, over two synthetic H100 records: GEMM holds at ~6.7x, decode does not."""
+    model = pytest.importorskip("gpucompare.model")
+
+    def rec(workload, label, flops, nbytes, seconds):
+        return {
+            "run_id": "r1",
+            "workload": workload,
+            "shape": {},
+            "shape_label": label,
+            "dtype": "bf16",
+            "impl": "torch",
+            "status": "ok",
+            "flops": flops,
+            "bytes": nbytes,
+            "median_s": seconds,
+            "local_peak_tflops": 989.4,
+            "local_peak_bw_tbps": 3.35,
+            "local_peak_source": "spec",
+            "mode": "gpu",
+            "chip_id": "h100-sxm",
+            "device_name": "NVIDIA H100 80GB HBM3",
+        }
+
+    n = 8192
+    gemm_f, gemm_b = 2 * n**3, 3 * n * n * 2
+    kv = 2 * 8 * 8 * 8192 * 128 * 2
+    records = [
+        rec("gemm", f"{n}x{n}x{n}", gemm_f, gemm_b, gemm_f / (0.7 * 989.4e12)),
+        rec("decode_attention", "b8-L8192", 4 * 8 * 64 * 8192 * 128, kv, kv / (0.8 * 3.35e12)),
+    ]
+    res = check_claim(claims[SIX], workload_ratios=model.workload_ratios(records))
+    v = by_basis(res)
+    gemm = v[f"workload:gemm/{n}x{n}x{n}/bf16"]
+    decode = v["workload:decode_attention/b8-L8192/bf16"]
+    assert gemm.ratio == pytest.approx(6.69, abs=0.05) and gemm.verdict == "reproduced"
+    assert decode.ratio == pytest.approx(1.2, abs=0.02) and decode.verdict == "refuted"
+    assert (gemm.bound_a, decode.bound_a) == ("compute", "memory")

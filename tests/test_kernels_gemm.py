@@ -22,6 +22,10 @@ SHAPES = [(67, 45, 129), (1, 37, 64), (130, 1, 17), (128, 128, 128), (129, 130, 
 DEVICE = torch.device("cuda") if has_gpu() else torch.device("cpu")
 
 
+def _label(shape) -> str:
+    return "x".join(map(str, shape))
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
@@ -48,7 +52,7 @@ def _fp8_inputs(m, n, k, device=DEVICE):
 
 
 @pytest.mark.parametrize("dtype", list(DTYPES))
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("shape", SHAPES, ids=_label)
 def test_matmul_matches_reference(shape, dtype):
     m, n, k = shape
     dt = DTYPES[dtype]
@@ -138,7 +142,7 @@ def test_torch_matmul_matches_reference_and_restores_tf32_flag():
 
 
 @pytest.mark.skipif(FP8 is None, reason="this torch build has no float8_e4m3fn")
-@pytest.mark.parametrize("shape", [(67, 45, 129), (16, 48, 32)], ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("shape", [(67, 45, 129), (16, 48, 32)], ids=_label)
 @pytest.mark.parametrize("out_dtype", [torch.bfloat16, torch.float16, torch.float32], ids=str)
 def test_matmul_fp8_matches_reference(shape, out_dtype):
     if DEVICE.type == "cuda" and not supports_fp8(DEVICE)[0]:
@@ -229,7 +233,7 @@ def test_availability():
         gemm.triton_available("fp12", DEVICE)
 
 
-# --------------------------------------------------------------------------------------------- GPU, real sizes
+# ------------------------------------------------------------------------------------- GPU, real sizes
 
 GPU_SHAPES = [(4096, 4096, 4096), (1000, 3000, 1500), (8192, 1024, 2048)]
 
@@ -237,7 +241,7 @@ GPU_SHAPES = [(4096, 4096, 4096), (1000, 3000, 1500), (8192, 1024, 2048)]
 @pytest.mark.gpu
 @pytest.mark.skipif(not has_gpu(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("dtype", ["fp16", "bf16", "tf32", "fp32"])
-@pytest.mark.parametrize("shape", GPU_SHAPES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("shape", GPU_SHAPES, ids=_label)
 def test_gpu_matmul_real_sizes(shape, dtype):
     ok, reason = gemm.triton_available(dtype, DEVICE)
     if not ok:
@@ -254,7 +258,7 @@ def test_gpu_matmul_real_sizes(shape, dtype):
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not has_gpu() or FP8 is None, reason="needs a CUDA GPU")
-@pytest.mark.parametrize("shape", [(4096, 4096, 4096), (1024, 3072, 2048)], ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("shape", [(4096, 4096, 4096), (1024, 3072, 2048)], ids=_label)
 def test_gpu_matmul_fp8_real_sizes(shape):
     ok, reason = supports_fp8(DEVICE)
     if not ok:

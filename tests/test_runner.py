@@ -269,6 +269,7 @@ def test_pytest_bench_stores_our_samples(tmp_path):
     records = {(r["impl"], r["shape_label"]): r for r in load_run(folder).records}
     data = json.loads(bjson.read_text())
     assert data["machine_info"]["gpucompare"]["mode"] == "cpu-fallback"
+    assert data["machine_info"]["gpucompare"]["local_peaks"] == PEAKS
     assert len(data["benchmarks"]) == len(records) > 0
     for b in data["benchmarks"]:
         rec = records[(b["extra_info"]["impl"], b["extra_info"]["shape"])]

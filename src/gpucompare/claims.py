@@ -1002,7 +1002,7 @@ def _check_qualitative(claim: Claim, specs: _Specs, provider: WorkloadRatios | N
                 rf,
                 ro,
                 group=f"balance {rel.favours} vs {rel.over}",
-                label=f"{rel.favours}/{rel.over}{f' vs {b.id}' if multi else ''} {q:.2f}",
+                label=f"vs {b.id}: {rel.favours} {_x(rf)} against {rel.over} {_x(ro)} ({q:.2f})",
             )
         )
     detail = (
@@ -1215,7 +1215,8 @@ def _check_count(claim: Claim, specs: _Specs, provider: WorkloadRatios | None):
                     label=f"≈{_fmt(n)} {e.id} on {basis}",
                 )
             )
-    return entries, head + "; " + ", ".join(e.label for e in entries)
+    figures = ", ".join(e.label for e in entries)
+    return entries, f"{head}; {figures}", ("context", f"context: {head}; {figures}")
 
 
 _CHECKERS = {

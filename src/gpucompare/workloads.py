@@ -383,6 +383,13 @@ def _ask(what: str, fn: Callable[..., tuple[bool, str]], *args: Any, **kwargs: A
     return bool(ok), str(why or "")
 
 
+def _triton_language_interpreted() -> bool:
+    """True when triton.language's own jit helpers (tl.cdiv, ...) were built for the interpreter."""
+    import triton.language as tl
+
+    return type(tl.cdiv).__name__ == "InterpretedFunction"
+
+
 def _device_ok(device: torch.device, triton: bool) -> tuple[bool, str]:
     if device.type == "cuda":
         if not hw.has_gpu():
@@ -392,6 +399,12 @@ def _device_ok(device: torch.device, triton: bool) -> tuple[bool, str]:
         return True, ""
     if device.type != "cpu":
         return False, f"unsupported device type {device.type!r}"
+    if triton and hw.interpreting() and not _triton_language_interpreted():
+        return False, (
+            "triton was imported before TRITON_INTERPRET=1 was set, so its language functions are compiled-mode "
+            "and the interpreter fails; import gpucompare.kernels (or call gpucompare.hw.configure_triton()) "
+            "before anything imports triton (torch.utils.flop_counter does)"
+        )
     if triton and not hw.interpreting():
         return (
             False,
@@ -1062,6 +1075,10 @@ def _build_registry() -> dict[str, Workload]:
     )
     return {w.name: w for w in workloads}
 
+
+# Triton reads TRITON_INTERPRET when it is imported (triton.language's helpers are jitted then): set it now,
+# before a caller imports something that imports triton (torch.utils.flop_counter does). No-op with a GPU.
+hw.configure_triton()
 
 WORKLOADS: dict[str, Workload] = _build_registry()
 

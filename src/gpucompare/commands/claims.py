@@ -1,8 +1,9 @@
-"""``gpucompare claims [--json] [--id ID] [--verbose] [--file PATH]``: the press claims and their verdicts.
+"""``gpucompare claims [--json] [--id ID] [--verbose] [--file PATH] [--results DIR ...]``: claims and verdicts.
 
 Human output: per claim its id, status, source, the English quote and the overall verdict; ``--verbose``
 (or ``--id``) adds the per-basis table. ``--json`` prints a JSON array of ``ClaimResult.to_dict()`` objects
 (``id, quote, quote_en, source, chips, relation, verdict, status, detail, verdicts[...]``).
+Spec verdicts always; ``--results`` adds workload verdicts from the model's projections of stored runs.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import textwrap
 
 from gpucompare.claims import ClaimResult, check_claim, load_claims
-from gpucompare.errors import ClaimsError
+from gpucompare.errors import ClaimsError, ResultsError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +27,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--id", dest="claim_id", metavar="ID", help="only this claim (shows its per-basis table)")
     p.add_argument("--verbose", "-v", action="store_true", help="add the per-basis verdicts of every claim")
     p.add_argument("--file", metavar="PATH", help="a claims file other than the packaged seeds/claims.toml")
+    p.add_argument(
+        "--results",
+        metavar="DIR",
+        nargs="+",
+        help="run folders (or folders of runs) whose projected per-workload ratios are judged too",
+    )
     p.set_defaults(func=run)
+
+
+def _provider(paths: list[str]):
+    """The model's per-workload ratio provider over the runs under ``paths``."""
+    from gpucompare import model, results
+
+    runs = results.load_runs(paths)
+    if not runs:
+        raise ResultsError(f"no runs (run.json) under {', '.join(paths)}")
+    return model.workload_ratios(runs)
 
 
 def _wrap(text: str, indent: str = "    ", width: int = 110) -> str:
@@ -71,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
         if not chosen:
             raise ClaimsError(f"unknown claim id {args.claim_id!r}; known: {', '.join(c.id for c in claims)}")
         claims = chosen
-    results = [check_claim(c) for c in claims]
+    provider = _provider(args.results) if args.results else None
+    results = [check_claim(c, provider) for c in claims]
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
         return 0
