@@ -91,7 +91,22 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    """Check --workloads and --dtypes once, before collection: a bad name is one usage error."""
     config.stash[STATE] = BenchState(config)
+    wanted, dtypes = _csv_option(config, "workloads"), _csv_option(config, "dtypes")
+    if not (wanted or dtypes):
+        return
+    from gpucompare import workloads
+
+    unknown = [w for w in wanted or () if w not in workloads.WORKLOADS]
+    if unknown:
+        raise pytest.UsageError(
+            f"--workloads: unknown workload {unknown[0]!r}; known: {', '.join(workloads.WORKLOADS)}"
+        )
+    known_dtypes = {d for w in workloads.WORKLOADS.values() for d in w.dtypes}
+    bad = [d for d in dtypes or () if d not in known_dtypes]
+    if bad:
+        raise pytest.UsageError(f"--dtypes: unknown dtype {bad[0]!r}; known: {', '.join(sorted(known_dtypes))}")
 
 
 def _csv_option(config, name: str) -> list[str] | None:
@@ -111,22 +126,16 @@ def pytest_generate_tests(metafunc):
 
     config = metafunc.config
     wanted = _csv_option(config, "workloads")
-    if wanted:
-        unknown = [w for w in wanted if w not in workloads.WORKLOADS]
-        if unknown:
-            raise pytest.UsageError(
-                f"--workloads: unknown workload {unknown[0]!r}; known: {', '.join(workloads.WORKLOADS)}"
-            )
+    dtypes = _csv_option(config, "dtypes")
     names = [n for n in getattr(metafunc.module, "BENCH_WORKLOADS", ()) if n in workloads.WORKLOADS]
     if wanted:
         names = [n for n in names if n in wanted]
     cases = []
     if names:
         try:
-            cases = runner.plan(tier_of(config), only=names, dtypes=_csv_option(config, "dtypes"),
-                                device=hw.default_device())
+            cases = runner.plan(tier_of(config), only=names, dtypes=dtypes, device=hw.default_device())
         except ValueError as exc:
-            if _csv_option(config, "dtypes") and "unknown dtype" in str(exc):
+            if dtypes and "unknown dtype" in str(exc):
                 cases = []  # this family has none of the requested dtypes; others may
             else:
                 raise pytest.UsageError(str(exc)) from None

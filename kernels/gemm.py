@@ -70,7 +70,8 @@ _GPU_CONFIGS = [
 _INTERP_CONFIG = _cfg(128, 128, 64, 4, 1, group=1)
 
 
-@triton.autotune(configs=pick_configs(_GPU_CONFIGS, _INTERP_CONFIG), key=["M", "N", "K"])
+# PRECISION is in the key so fp32 "ieee" (CUDA cores) and "tf32" (tensor cores) are tuned separately.
+@triton.autotune(configs=pick_configs(_GPU_CONFIGS, _INTERP_CONFIG), key=["M", "N", "K", "PRECISION"])
 @triton.jit
 def _matmul_kernel(
     a_ptr,
@@ -230,7 +231,9 @@ def _launch(a, b, c, scale_a, scale_b, precision: str, upcast: bool) -> torch.Te
 # Triton entry points
 
 
-def matmul(a: torch.Tensor, b: torch.Tensor, *, allow_tf32: bool = False, out: torch.Tensor | None = None):
+def matmul(
+    a: torch.Tensor, b: torch.Tensor, *, allow_tf32: bool = False, out: torch.Tensor | None = None
+) -> torch.Tensor:
     """C = A @ B with a Triton kernel; fp32 accumulation, output in the inputs' dtype.
 
     a (M, K), b (K, N), both fp32, fp16 or bf16 (same dtype, same device); any sizes and strides.

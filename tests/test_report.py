@@ -231,7 +231,7 @@ def _write_run(root: Path) -> Path:
     base.update(schema_version=1, run_id="r1", family="gemm", intent="compute", shape={"M": 8192, "N": 8192,
                 "K": 8192}, baseline=True, status="ok", mode="gpu", chip_id=chip.id, device_name=chip.name,
                 local_peak_tflops=chip.peak_tflops["bf16"], local_peak_bw_tbps=chip.bandwidth_tbps,
-                local_peak_source="spec", telemetry={}, versions={}, timestamp="2026-11-23T00:00:00Z",
+                local_peak_source="spec", telemetry={"before": None, "after": None}, versions={}, timestamp="2026-11-23T00:00:00Z",
                 hostname="h", p20_s=1e-3, p80_s=1e-3, min_s=1e-3, count=10)  # fmt: skip
     f = 2 * 8192**3
     recs = [dict(base, workload="gemm", shape_label="8192", dtype="bf16", impl="torch", flops=f,

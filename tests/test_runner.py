@@ -150,7 +150,7 @@ def test_skip_reason_propagated_and_nothing_built(spies):
     assert rec["status"] == "skipped" and rec["reason"] == "needs a unicorn GPU"
     assert w.inputs_made == 0 and spies["measure"] == 0
     rec = one(w, "torch", dtype="fp8")  # a dtype the workload knows but this device cannot run
-    assert rec["status"] == "skipped" and rec["reason"] == "fp8 is not runnable on this device (cpu)"
+    assert rec["status"] == "skipped" and rec["reason"] == "fp8 is not measured on this device (cpu)"
 
 
 def test_exceptions_become_failed_records(spies):

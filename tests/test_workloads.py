@@ -502,3 +502,18 @@ def test_every_cpu_impl_matches_the_reference():
             ran.append((w.name, impl.name))
     assert ("gemm", "triton") in ran and ("attention_bwd", "triton") in ran and ("triad", "torch") in ran
     assert all((name, w.baseline.name) in ran for name, w in WORKLOADS.items() if w.family != "attention")
+
+
+def test_backward_closure_runs_only_the_backward_and_repeats():
+    """attention_bwd: the forward runs in build (even under no_grad); each call returns fresh (dq, dk, dv)."""
+    _kernel_or_skip("attention")
+    w = WORKLOADS["attention_bwd"]
+    s = w.shape("b1-h4-kv2-s67-d64-causal")
+    inputs = w.make_inputs(s, "fp32", "cpu")
+    with torch.no_grad():
+        fn = w.impl("sdpa-math").build(inputs, "fp32")
+    first, second = fn(), fn()
+    assert len(first) == 3 and all(torch.equal(a, b) for a, b in zip(first, second))
+    assert [tuple(g.shape) for g in first] == [(1, 4, 67, 64), (1, 2, 67, 64), (1, 2, 67, 64)]
+    assert reference.check(first, w.reference(inputs), "fp32").ok
+    assert not inputs["q"].requires_grad  # the shared inputs are left untouched

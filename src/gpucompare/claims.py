@@ -10,17 +10,22 @@ For a pair (a, b) the ratio is ``r = value_a / value_b``. Per kind:
 
 - ``ratio``: reproduced when ``low <= r <= high`` (the range the wording allows, documented in the claim);
 - ``ordering``: reproduced when ``r > min_ratio`` (``>=`` when not strict); with ``rank``, the rank
-  ``1 + #{chips of the vendor with value > value_a}`` must equal the claimed rank;
+  ``1 + #{chips of the vendor with value > value_a}`` must equal the claimed rank, and (the per-generation
+  reading) so must the rank of a's architecture family by its best bf16 peak;
 - ``classification``: ``less_on`` bases need ``r < 1``, ``same`` attributes ``|r - 1| <= 1 %``, ``expect``
   attributes equality;
 - ``qualitative``: a is claimed relatively stronger on ``favours`` than on ``over``:
   ``r(favours) / r(over) > 1``;
 - ``regulatory``: the ECCN 3A090 tier derived from the peaks must agree with the stated status
-  (controlled ⇔ in a tier); "licensable" / "licence-required" are policy, given as context;
+  (controlled ⇔ in a tier); a stated "licensable" / "licence-required" is policy: the status is then
+  "policy" and the verdict says which chips the metrics put in the same tier;
 - ``count``: fleet aggregates ``count × value`` (context, no verdict).
 
 Workload verdicts: ``workload_ratios(chip_a_id, chip_b_id)`` (the model's provider) returns objects or dicts
 with ``basis, ratio, bound_a, bound_b, detail``; each is judged by the kind's rule, like a spec basis.
+Overall: "reproduced" when every checked basis holds, "refuted" when none does, else "holds only on some
+bases: holds on ...; not on ..." grouped by what the basis stands for (compute-bound work, memory-bound
+work, ...). ``ClaimResult.status`` is the machine-readable form (:data:`STATUSES`).
 Everything is deterministic: the order is the file's, the chips' and the provider's.
 """
 
@@ -40,8 +45,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from gpucompare.errors import ClaimsError, GpucompareError, UnknownChipError
+from gpucompare.specs import BASES as SPEC_BASES
 
-SPEC_BASES = ("bf16", "fp8", "tpp", "bandwidth", "memory", "interconnect")
 ATTR_BASES = ("sm_count", "die_area_mm2", "launch_year")
 KINDS = ("ratio", "ordering", "classification", "regulatory", "qualitative", "count")
 VERDICTS = ("reproduced", "refuted", "unknown", "context")
@@ -963,7 +968,6 @@ def _check_qualitative(claim: Claim, specs: _Specs, provider: WorkloadRatios | N
     others = (
         [c for c in specs.all() if c.id != a.id] if rel.than == "all" else [specs.get(t) for t in rel.than]
     )
-    multi = len(others) > 1
     entries = []
     basis = f"spec:{rel.favours}/{rel.over}"
     for b in others:

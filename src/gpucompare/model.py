@@ -477,7 +477,10 @@ def workload_ratio_rows(
         r = ratio(pa.time_s, pb.time_s)
         label = " [PIPELINE CHECK: CPU efficiencies]" if src.pipeline_check else ""
         if r is None:
-            detail = f"no ratio: {_chip_id(chip_a)} {pa.status} {pa.reason}; {_chip_id(chip_b)} {pb.status} {pb.reason}"
+            detail = "no ratio: " + "; ".join(
+                f"{_chip_id(c)} {p.status}" + (f" ({p.reason})" if p.reason else "")
+                for c, p in ((chip_a, pa), (chip_b, pb))
+            )
         else:
             detail = (
                 f"t_{_chip_id(chip_a)}={pa.time_s:.4g}s t_{_chip_id(chip_b)}={pb.time_s:.4g}s from run "

@@ -630,13 +630,13 @@ def _save(fig: Any, stem: Path) -> list[Path]:
 
 def _log_axes(ax: Any) -> None:
     """Log-log axes with plain tick labels (no mathtext: faster and identical across runs)."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, NullLocator
 
     ax.set_xscale("log")
     ax.set_yscale("log")
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        axis.set_minor_formatter(NullFormatter())
+        axis.set_minor_locator(NullLocator())
 
 
 def plot_roofline(data: ReportData, chip: Any, plots: Path) -> list[Path]:
@@ -736,7 +736,8 @@ SECTIONS = (
         "`t_X = max(F/(e_c·P_X), B/(e_m·BW_X))`, best implementation per workload, shape and dtype. `e_c`, `e_m`: the "
         "record's own efficiency on its own bound; on the other bound the median of the run's records bound there "
         "(same dtype; memory: any dtype if none), never below the record's own utilisation of that resource. "
-        "`unsupported`/`unknown`/`unmeasured` rows carry no number.",
+        "`unsupported`/`unknown`/`unmeasured` cells carry no number. Cells: projected time and the bound on that "
+        "chip (c compute, m memory); throughput (TFLOP/s, GB/s) in `tables/projections.csv`.",
     ),
     (
         "ratios",
@@ -782,24 +783,27 @@ SECTIONS = (
 README_ONLY_IN_CSV = {"provenance": "`tables/provenance.csv`", "measured": "`tables/measured.csv`"}
 
 
+def projection_pivot(df: pd.DataFrame) -> pd.DataFrame:
+    """Projections as one row per measured item and one column per chip: "<time ms> c|m" or the status."""
+
+    def cell(r: Any) -> str:
+        if r.status != "ok":
+            return str(r.status)
+        return f"{r.time_s * 1e3:.4g} ms {str(r.bound)[0]}" + (" (pipeline check)" if r.pipeline_check else "")
+
+    keys = ["source_run_id", "workload", "shape_label", "dtype", "impl"]
+    chips = list(dict.fromkeys(df.chip_id))
+    rows: dict[tuple, dict] = {}
+    for r in df.itertuples(index=False):
+        k = tuple(getattr(r, c) for c in keys)
+        rows.setdefault(k, dict(zip(keys, k)))[r.chip_id] = cell(r)
+    return pd.DataFrame(list(rows.values()), columns=keys + chips)
+
+
 def _section_df(data: ReportData, name: str) -> pd.DataFrame:
     df = data.tables[name]
     if name == "projections" and not df.empty:
-        cols = [
-            "source_run_id",
-            "workload",
-            "shape_label",
-            "dtype",
-            "impl",
-            "chip_id",
-            "status",
-            "time_s",
-            "tflops",
-            "gbps",
-            "bound",
-            "pipeline_check",
-        ]
-        return df[cols]
+        return projection_pivot(df)
     if name == "efficiency" and not df.empty:
         return df.drop(columns=["peak_source", "roofline_s", "clock_note"])
     return df

@@ -176,7 +176,7 @@ def _available(impl: Any, dtype: str, dev: torch.device, shape: Any) -> tuple[bo
     return impl.available(dtype, dev, shape) if takes_shape else impl.available(dtype, dev)
 
 
-def _baseline_output(workload: Any, impl: Any, inputs: dict, dtype: str, dev: torch.device):
+def _baseline_output(workload: Any, shape: Any, impl: Any, inputs: dict, dtype: str, dev: torch.device):
     """Output of the workload's baseline impl on the same inputs, for the low-precision rule (or None)."""
     if dtype not in LOW_PRECISION or impl.baseline:
         return None
@@ -184,7 +184,7 @@ def _baseline_output(workload: Any, impl: Any, inputs: dict, dtype: str, dev: to
     if base is None:
         return None
     try:
-        ok, _ = _available(base, dtype, dev, None)
+        ok, _ = _available(base, dtype, dev, shape)
         if not ok:
             return None
         out = base.build(inputs, dtype)()
@@ -266,11 +266,11 @@ def measure_one(
         rec["bytes"] = int(workload.bytes(shape, dtype))
 
         phase = "availability check"
-        if dtype not in tuple(workload.dtypes_for(dev)):
-            return {**rec, "status": "skipped", "reason": f"{dtype} is not runnable on this device ({dev})"}
         ok, why = _available(impl, dtype, dev, shape)
         if not ok:
             return {**rec, "status": "skipped", "reason": why or f"{impl.name} is not available here"}
+        if dtype not in tuple(workload.dtypes_for(dev)):
+            return {**rec, "status": "skipped", "reason": f"{dtype} is not measured on this device ({dev})"}
 
         phase = "building inputs"
         inputs = workload.make_inputs(shape, dtype, dev, seed=0)
@@ -282,7 +282,7 @@ def measure_one(
         out = fn()
         _sync(dev)
         phase = "correctness check"
-        base_out = _baseline_output(workload, impl, inputs, dtype, dev)
+        base_out = _baseline_output(workload, shape, impl, inputs, dtype, dev)
         chk = reference.check(out, ref, dtype, baseline=base_out)
         rec["rel_error"] = chk.rel_error if math.isfinite(chk.rel_error) else None
         rec["error_bound"] = chk.bound

@@ -57,7 +57,7 @@ TRIAD_SCALAR = 3.0  # STREAM's scalar; exact in every dtype here
 # bytes the reference is computed one (batch, query head) at a time (same function, same math).
 REF_CHUNK_BYTES = 1 << 28
 # sdpa-math materialises the scores too: refuse it when its estimate exceeds this share of device memory.
-MATH_MEMORY_FRACTION = 0.6
+MATH_MEMORY_FRACTION = 0.5
 CPU_MATH_MEMORY_BYTES = 2 << 30
 
 Params = Mapping[str, "int | bool | str"]

@@ -1,4 +1,4 @@
-"""``gpucompare claims [--json] [--id ID] [--verbose] [--file PATH] [--results DIR ...]``: claims and verdicts.
+"""``gpucompare claims [--json] [--id ID] [-v] [--file PATH] [--results DIR ...]``: claims and verdicts.
 
 Human output: per claim its id, status, source, the English quote and the overall verdict; ``--verbose``
 (or ``--id``) adds the per-basis table. ``--json`` prints a JSON array of ``ClaimResult.to_dict()`` objects

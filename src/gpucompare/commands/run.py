@@ -23,7 +23,7 @@ def _csv(text: str) -> list[str]:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("run", help="measure the workloads on this machine", description=__doc__.splitlines()[0])
+    p = subparsers.add_parser("run", help="measure the workloads on this machine", description="Measure a tier of workloads here and write a run folder.")
     p.add_argument("--tier", choices=("cpu", "gpu"), default=None,
                    help="shape tier (default: gpu if a GPU is present, else cpu)")
     p.add_argument("--only", type=_csv, default=None, metavar="W1,W2", help="workloads to run (default: all)")
