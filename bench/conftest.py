@@ -143,13 +143,24 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every benchmark case uses the session's replay timer (pytest-benchmark's public ``timer`` option)."""
+    """Every benchmark case uses the session's replay timer (pytest-benchmark's public ``timer`` option);
+    a bench file with no case for the chosen workloads/dtypes/tier is deselected, not a skip."""
     replay = config.stash[STATE].replay
+    keep, empty = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        case = callspec.params.get("case") if callspec is not None else None
+        if callspec is None or "case" not in callspec.params:
+            keep.append(item)
+            continue
+        case = callspec.params["case"]
         if isinstance(case, tuple):
             item.add_marker(pytest.mark.benchmark(timer=replay, group=case[0].name))
+            keep.append(item)
+        else:  # empty parameter set
+            empty.append(item)
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

@@ -628,7 +628,13 @@ def step_pieces(step: str, cfg: LayerConfig) -> list[Piece]:
             Piece(
                 "decode-attention",
                 "decode_attention",
-                {"batch": b, "hq": cfg.q_heads, "hkv": cfg.kv_heads, "L": cfg.decode_context, "d": cfg.head_dim},
+                {
+                    "batch": b,
+                    "hq": cfg.q_heads,
+                    "hkv": cfg.kv_heads,
+                    "L": cfg.decode_context,
+                    "d": cfg.head_dim,
+                },
             )
         )
         return pieces

@@ -648,7 +648,10 @@ def plot_roofline(data: ReportData, chip: Any, plots: Path) -> list[Path]:
     ]
     projs = [p for p in data.projections if p.chip_id == chip.id and p.status == "ok" and p.flops > 0]
     dtypes = sorted({p.dtype for p in projs} | {m.dtype for m in measured} | {"bf16"})
-    xs = [10 ** (i / 20) for i in range(-20, 81)]  # 0.1 .. 1e4 FLOP/byte
+    ais = [p.flops / p.bytes for p in projs if p.bytes] + [m.intensity for m in measured if m.bytes]
+    lo = math.floor(math.log10(min([0.1, *ais]))) if ais else -1
+    hi = math.ceil(math.log10(max([1e4, *ais]))) if ais else 4
+    xs = [10 ** (lo + i * (hi - lo) / 100) for i in range(101)]  # FLOP/byte, covering every point
     bw = chip.bandwidth_tbps
     for dt in dtypes:
         peak = chip.peak_tflops.get(dt)
@@ -685,7 +688,7 @@ def plot_ratios(data: ReportData, a: Any, b: Any, plots: Path) -> list[Path]:
     df = data.tables["ratios"]
     df = df[(df.chip_a == a.id) & (df.chip_b == b.id) & df.ratio.notna()]
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.3 * len(df) + 1.5)))
-    labels = [s.split(":", 1)[1] for s in df.basis]
+    labels = [s.removeprefix("workload:") for s in df.basis]
     ax.barh(range(len(df)), list(df.ratio), color="tab:blue")
     ax.set_yticks(range(len(df)), labels, fontsize=7)
     sr = data.tables["spec_ratios"]
@@ -789,7 +792,9 @@ def projection_pivot(df: pd.DataFrame) -> pd.DataFrame:
     def cell(r: Any) -> str:
         if r.status != "ok":
             return str(r.status)
-        return f"{r.time_s * 1e3:.4g} ms {str(r.bound)[0]}" + (" (pipeline check)" if r.pipeline_check else "")
+        return f"{r.time_s * 1e3:.4g} ms {str(r.bound)[0]}" + (
+            " (pipeline check)" if r.pipeline_check else ""
+        )
 
     keys = ["source_run_id", "workload", "shape_label", "dtype", "impl"]
     chips = list(dict.fromkeys(df.chip_id))
