@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gpucompare.hw import has_gpu
+from gpucompare.hw import configure_triton, has_gpu
+
+# Before anything imports triton (torch.utils.flop_counter does): no GPU -> Triton's interpreter.
+configure_triton()
 
 
 def pytest_collection_modifyitems(config, items):

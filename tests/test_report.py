@@ -43,7 +43,9 @@ H20 = FakeChip("h20", "H20", {"bf16": 148.0, "fp8": 296.0}, 4.0, None, tpp=2368.
 H200 = FakeChip("h200-sxm", "H200 SXM", {"bf16": 989.0, "fp8": 1979.0}, 4.8, 1830.0, tpp=15832.0,
                 eccn_3a090="3A090.a", aliases=("H200",))  # fmt: skip
 H100 = FakeChip("h100-sxm", "H100 SXM", {"bf16": 989.0, "fp8": 1979.0}, 3.35, 1830.0, aliases=("H100",))
-A100 = FakeChip("a100", "A100", {"bf16": 312.0, "fp8": None}, 2.04, 1410.0, frozenset({"fp8"}), aliases=("A100",))
+A100 = FakeChip(
+    "a100", "A100", {"bf16": 312.0, "fp8": None}, 2.04, 1410.0, frozenset({"fp8"}), aliases=("A100",)
+)
 CHIPS = [A100, H100, H20, H200]
 PAIRS = (("H200", "H20"), ("H20", "H100"), ("H200", "A100"))
 
@@ -62,7 +64,9 @@ def fake_claims(provider):
     verdicts = [{"basis": "bf16", "ratio": 989 / 148, "verdict": "reproduced", "detail": "spec"}]
     if provider is not None:
         for r in provider("h200-sxm", "h20"):
-            verdicts.append({"basis": r["basis"], "ratio": r["ratio"], "verdict": "n/a", "detail": r["detail"]})
+            verdicts.append(
+                {"basis": r["basis"], "ratio": r["ratio"], "verdict": "n/a", "detail": r["detail"]}
+            )
     return [{"id": "six-times", "quote_en": "almost six times", "chips": ["h200-sxm", "h20"],
              "relation": {"kind": "ratio"}, "status": "mixed", "verdict": "depends", "verdicts": verdicts,
              "source": {"publication": "Reuters", "date": "2025-12"}}]  # fmt: skip
@@ -192,7 +196,9 @@ def test_no_runs_still_publishes_spec_tables(tmp_path):
     tiers = pd.read_csv(tmp_path / "tables" / "export_control.csv")
     assert tiers.set_index("chip_id").loc["h20", "eccn_3a090"] == "none"
     sr = pd.read_csv(tmp_path / "tables" / "spec_ratios.csv")
-    assert sr[(sr.chip_a == "h200-sxm") & (sr.basis == "bf16")].ratio.iloc[0] == pytest.approx(989 / 148, rel=1e-5)
+    assert sr[(sr.chip_a == "h200-sxm") & (sr.basis == "bf16")].ratio.iloc[0] == pytest.approx(
+        989 / 148, rel=1e-5
+    )
     claims = pd.read_csv(tmp_path / "tables" / "claims.csv")
     assert list(claims.basis) == ["bf16"]  # spec verdicts only
     assert pd.read_csv(tmp_path / "tables" / "projections.csv").empty
@@ -217,7 +223,12 @@ def test_stale_generated_files_removed(tmp_path):
 
 def test_markdown_table_formatting():
     df = pd.DataFrame({"a": [1.234567, None], "b": ["x|y", True]})
-    assert report.md_table(df).splitlines() == ["| a | b |", "| --- | --- |", "| 1.235 | x\\|y |", "|  | yes |"]
+    assert report.md_table(df).splitlines() == [
+        "| a | b |",
+        "| --- | --- |",
+        "| 1.235 | x\\|y |",
+        "|  | yes |",
+    ]
 
 
 # ------------------------------------------------------------------------------ the commands, real modules

@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before any command module imports triton: with no GPU, kernels run in Triton's interpreter.
+    from gpucompare.hw import configure_triton
+
+    configure_triton()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -651,9 +651,7 @@ def step_tokens(step: str, cfg: LayerConfig) -> int:
 
 def default_counts(workload: str, dims: Mapping[str, Any], dtype: str, label: str) -> tuple[float, float]:
     """(FLOPs, bytes) of a piece from ``gpucompare.workloads`` (the only cost model)."""
-    from gpucompare.workloads import get_workload
-
-    from gpucompare.workloads import Shape
+    from gpucompare.workloads import Shape, get_workload
 
     w = get_workload(workload)
     shape = Shape(label=label, params=dict(dims))

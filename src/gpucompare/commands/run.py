@@ -23,13 +23,28 @@ def _csv(text: str) -> list[str]:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("run", help="measure the workloads on this machine", description="Measure a tier of workloads here and write a run folder.")
-    p.add_argument("--tier", choices=("cpu", "gpu"), default=None,
-                   help="shape tier (default: gpu if a GPU is present, else cpu)")
+    p = subparsers.add_parser(
+        "run",
+        help="measure the workloads on this machine",
+        description="Measure a tier of workloads here and write a run folder.",
+    )
+    p.add_argument(
+        "--tier",
+        choices=("cpu", "gpu"),
+        default=None,
+        help="shape tier (default: gpu if a GPU is present, else cpu)",
+    )
     p.add_argument("--only", type=_csv, default=None, metavar="W1,W2", help="workloads to run (default: all)")
-    p.add_argument("--dtypes", type=_csv, default=None, metavar="D1,D2",
-                   help="dtypes to run (default: all runnable here)")
-    p.add_argument("--out", default=str(DEFAULT_ROOT), metavar="DIR", help=f"runs folder (default: {DEFAULT_ROOT})")
+    p.add_argument(
+        "--dtypes",
+        type=_csv,
+        default=None,
+        metavar="D1,D2",
+        help="dtypes to run (default: all runnable here)",
+    )
+    p.add_argument(
+        "--out", default=str(DEFAULT_ROOT), metavar="DIR", help=f"runs folder (default: {DEFAULT_ROOT})"
+    )
     p.add_argument("--no-progress", action="store_true", help="no per-case progress lines on stderr")
     p.set_defaults(func=main)
 
