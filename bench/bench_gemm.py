@@ -1,4 +1,5 @@
-"""GEMM benchmarks: ``gemm`` (compute-bound training/prefill shapes) and ``gemm_decode`` (skinny, memory-bound).
+"""GEMM benchmarks: ``gemm`` (compute-bound training/prefill shapes) and ``gemm_decode``
+(skinny, memory-bound).
 
 Cases come from ``gpucompare.runner.plan`` for the chosen tier (see bench/conftest.py).
 """

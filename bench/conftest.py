@@ -1,17 +1,18 @@
-"""``pytest bench/``: every (workload, shape, dtype, impl) of a tier as one test; the project's timer measures,
-pytest-benchmark stores.
+"""``pytest bench/``: every (workload, shape, dtype, impl) of a tier as one test; the project's timer
+measures, pytest-benchmark stores.
 
 Options: ``--tier cpu|gpu`` (default: gpu if a GPU is present, else cpu), ``--workloads gemm,copy``,
 ``--dtypes fp16,bf16``, ``--results-dir`` (default ``results/runs``; a CPU-fallback run goes there too, in a
 ``*-cpu`` folder — nothing in tests/ reads it, and ``gpucompare report`` can tell it apart by its mode).
 
-Each test calls ``gpucompare.runner.measure_one`` (correctness check first, then ``gpucompare.timing``), appends
-the record to the session's run folder, and then replays the measured per-repetition samples into
+Each test calls ``gpucompare.runner.measure_one`` (correctness check first, then ``gpucompare.timing``),
+appends the record to the session's run folder, and then replays the measured per-repetition samples into
 ``benchmark.pedantic`` through a timer that returns them (rounds = count, iterations = 1, no warm-up), so
 ``benchmark.stats`` are exactly our samples and ``--benchmark-json/--benchmark-autosave/--benchmark-compare``
-work as usual. ``benchmark.extra_info`` carries TFLOP/s, GB/s, % of local peak, the error, the telemetry summary
-and the status. With ``--benchmark-disable`` every case still runs (checked and timed) and its record is
-written. A skipped implementation is ``pytest.skip(reason)``; a wrong output fails the test with the message.
+work as usual. ``benchmark.extra_info`` carries TFLOP/s, GB/s, % of local peak, the error, the telemetry
+summary and the status. With ``--benchmark-disable`` every case still runs (checked and timed) and its
+record is written. A skipped implementation is ``pytest.skip(reason)``; a wrong output fails the test with
+the message.
 """
 
 from __future__ import annotations
@@ -82,12 +83,22 @@ STATE = pytest.StashKey[BenchState]()
 
 def pytest_addoption(parser):
     group = parser.getgroup("gpucompare", "gpucompare benchmarks (bench/)")
-    group.addoption("--tier", choices=runner.TIERS, default=None,
-                    help="shape tier: cpu (tiny) or gpu (real sizes); default gpu if a GPU is present")
-    group.addoption("--workloads", default=None, metavar="W1,W2", help="only these workloads (comma-separated)")
+    group.addoption(
+        "--tier",
+        choices=runner.TIERS,
+        default=None,
+        help="shape tier: cpu (tiny) or gpu (real sizes); default gpu if a GPU is present",
+    )
+    group.addoption(
+        "--workloads", default=None, metavar="W1,W2", help="only these workloads (comma-separated)"
+    )
     group.addoption("--dtypes", default=None, metavar="D1,D2", help="only these dtypes (comma-separated)")
-    group.addoption("--results-dir", default=str(DEFAULT_ROOT), metavar="DIR",
-                    help=f"where the run folder is written (default: {DEFAULT_ROOT})")
+    group.addoption(
+        "--results-dir",
+        default=str(DEFAULT_ROOT),
+        metavar="DIR",
+        help=f"where the run folder is written (default: {DEFAULT_ROOT})",
+    )
 
 
 def pytest_configure(config):
@@ -106,7 +117,9 @@ def pytest_configure(config):
     known_dtypes = {d for w in workloads.WORKLOADS.values() for d in w.dtypes}
     bad = [d for d in dtypes or () if d not in known_dtypes]
     if bad:
-        raise pytest.UsageError(f"--dtypes: unknown dtype {bad[0]!r}; known: {', '.join(sorted(known_dtypes))}")
+        raise pytest.UsageError(
+            f"--dtypes: unknown dtype {bad[0]!r}; known: {', '.join(sorted(known_dtypes))}"
+        )
 
 
 def _csv_option(config, name: str) -> list[str] | None:
@@ -155,6 +168,8 @@ def pytest_collection_modifyitems(config, items):
         case = callspec.params["case"]
         if isinstance(case, tuple):
             item.add_marker(pytest.mark.benchmark(timer=replay, group=case[0].name))
+            # a failed check stores nothing; the failure says why, pytest-benchmark need not warn as well
+            item.add_marker(pytest.mark.filterwarnings("ignore:Benchmark fixture was not used"))
             keep.append(item)
         else:  # empty parameter set
             empty.append(item)
@@ -198,7 +213,7 @@ def replay_samples(benchmark, timer: ReplayTimer, samples: list[float]) -> None:
 
 @pytest.fixture
 def measure_case(benchmark, bench_state):
-    """``measure_case(case) -> record``: check, time, write the record, hand the samples to pytest-benchmark."""
+    """``measure_case(case) -> record``: check, time, write the record, replay the samples."""
 
     def run(case) -> dict:
         w, shape, dtype, impl = case
@@ -206,18 +221,37 @@ def measure_case(benchmark, bench_state):
         writer = state.open()
         samples: list[float] = []
         record = runner.measure_one(
-            w, shape, dtype, impl, device=state.device, machine=writer.machine, peaks=state.peaks,
-            timing_config=state.timing_config, command=state.command, run_id=writer.run_id,
+            w,
+            shape,
+            dtype,
+            impl,
+            device=state.device,
+            machine=writer.machine,
+            peaks=state.peaks,
+            timing_config=state.timing_config,
+            command=state.command,
+            run_id=writer.run_id,
             samples_out=samples,
         )
         writer.append(record)
         state.records.append(record)
         benchmark.extra_info.update(
-            workload=w.name, shape=shape.label, dtype=dtype, impl=impl.name, status=record["status"],
-            reason=record["reason"], tflops=record["tflops"], gbps=record["gbps"],
-            pct_of_peak=runner.percent_of_peak(record), rel_error=record["rel_error"],
-            error_bound=record["error_bound"], median_s=record["median_s"], flops=record["flops"],
-            bytes=record["bytes"], run_id=writer.run_id, telemetry=_telemetry_summary(record),
+            workload=w.name,
+            shape=shape.label,
+            dtype=dtype,
+            impl=impl.name,
+            status=record["status"],
+            reason=record["reason"],
+            tflops=record["tflops"],
+            gbps=record["gbps"],
+            pct_of_peak=runner.percent_of_peak(record),
+            rel_error=record["rel_error"],
+            error_bound=record["error_bound"],
+            median_s=record["median_s"],
+            flops=record["flops"],
+            bytes=record["bytes"],
+            run_id=writer.run_id,
+            telemetry=_telemetry_summary(record),
         )
         if record["status"] == "skipped":
             pytest.skip(record["reason"])
@@ -237,9 +271,18 @@ def measure_case(benchmark, bench_state):
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
-    """GPU facts beside pytest-benchmark's CPU facts: device, chip id, cc, driver, CUDA, L2, versions, peaks."""
+    """GPU facts beside pytest-benchmark's: device, chip id, cc, driver, CUDA, L2, versions, peaks."""
     machine, peaks = config.stash[STATE].describe()
-    keys = ("mode", "device_name", "chip_id", "compute_capability", "sm_count", "l2_bytes", "memory_gb", "versions")
+    keys = (
+        "mode",
+        "device_name",
+        "chip_id",
+        "compute_capability",
+        "sm_count",
+        "l2_bytes",
+        "memory_gb",
+        "versions",
+    )
     machine_info["gpucompare"] = {k: machine.get(k) for k in keys} | {"local_peaks": peaks}
 
 

@@ -1,4 +1,5 @@
-"""The roofline model: hand-computed projections, bounds that flip, statuses, clocks, ratios, composition, validation.
+"""The roofline model: hand-computed projections, flipping bounds, statuses, clocks, ratios, composition,
+validation.
 
 Synthetic chips and records only (no dependency on the spec database or a measured run).
 """
@@ -211,6 +212,9 @@ def test_cpu_fallback_is_labelled_pipeline_check():
     assert model.workload_ratio_rows(a, H200, H20) == []  # excluded unless asked
     rows = model.workload_ratio_rows(a, H200, H20, include_cpu=True)
     assert "PIPELINE CHECK" in rows[0]["detail"]
+    provided = model.workload_ratios([g], chips=CHIPS.values(), counts=_counts)("h200-sxm", "h20")
+    assert [r["basis"] for r in provided] == ["model:train", "model:prefill", "model:decode"]
+    assert all(r["ratio"] is None for r in provided)  # claims never judged on CPU efficiencies
 
 
 def _counts(workload, dims, dtype, label):

@@ -37,11 +37,28 @@ class FakeChip:
         return "known" if self.peak_tflops.get(dtype) is not None else "unknown"
 
 
-H20 = FakeChip("h20", "H20", {"bf16": 148.0, "fp8": 296.0}, 4.0, None, tpp=2368.0, performance_density=2.91,
-               eccn_3a090="none", sources={"bandwidth_tbps": {"source": "press-h20", "confidence": "reported"}},
-               aliases=("H20",))  # fmt: skip
-H200 = FakeChip("h200-sxm", "H200 SXM", {"bf16": 989.0, "fp8": 1979.0}, 4.8, 1830.0, tpp=15832.0,
-                eccn_3a090="3A090.a", aliases=("H200",))  # fmt: skip
+H20 = FakeChip(
+    "h20",
+    "H20",
+    {"bf16": 148.0, "fp8": 296.0},
+    4.0,
+    None,
+    tpp=2368.0,
+    performance_density=2.91,
+    eccn_3a090="none",
+    sources={"bandwidth_tbps": {"source": "press-h20", "confidence": "reported"}},
+    aliases=("H20",),
+)
+H200 = FakeChip(
+    "h200-sxm",
+    "H200 SXM",
+    {"bf16": 989.0, "fp8": 1979.0},
+    4.8,
+    1830.0,
+    tpp=15832.0,
+    eccn_3a090="3A090.a",
+    aliases=("H200",),
+)
 H100 = FakeChip("h100-sxm", "H100 SXM", {"bf16": 989.0, "fp8": 1979.0}, 3.35, 1830.0, aliases=("H100",))
 A100 = FakeChip(
     "a100", "A100", {"bf16": 312.0, "fp8": None}, 2.04, 1410.0, frozenset({"fp8"}), aliases=("A100",)
@@ -67,9 +84,18 @@ def fake_claims(provider):
             verdicts.append(
                 {"basis": r["basis"], "ratio": r["ratio"], "verdict": "n/a", "detail": r["detail"]}
             )
-    return [{"id": "six-times", "quote_en": "almost six times", "chips": ["h200-sxm", "h20"],
-             "relation": {"kind": "ratio"}, "status": "mixed", "verdict": "depends", "verdicts": verdicts,
-             "source": {"publication": "Reuters", "date": "2025-12"}}]  # fmt: skip
+    return [
+        {
+            "id": "six-times",
+            "quote_en": "almost six times",
+            "chips": ["h200-sxm", "h20"],
+            "relation": {"kind": "ratio"},
+            "status": "mixed",
+            "verdict": "depends",
+            "verdicts": verdicts,
+            "source": {"publication": "Reuters", "date": "2025-12"},
+        }
+    ]
 
 
 def counts(workload, dims, dtype, label):
@@ -85,13 +111,25 @@ def counts(workload, dims, dtype, label):
 
 def rec(run, chip, workload, label, flops, nbytes, t, dtype="bf16", impl="torch", mode="gpu", status="ok"):
     return {
-        "run_id": run, "workload": workload, "shape_label": label, "shape": {}, "dtype": dtype, "impl": impl,
-        "status": status, "reason": None if status == "ok" else "wrong result", "flops": flops, "bytes": nbytes,
-        "median_s": t, "mode": mode, "chip_id": chip.id if mode == "gpu" else None, "device_name": chip.name,
-        "local_peak_tflops": chip.peak_tflops.get(dtype), "local_peak_bw_tbps": chip.bandwidth_tbps,
+        "run_id": run,
+        "workload": workload,
+        "shape_label": label,
+        "shape": {},
+        "dtype": dtype,
+        "impl": impl,
+        "status": status,
+        "reason": None if status == "ok" else "wrong result",
+        "flops": flops,
+        "bytes": nbytes,
+        "median_s": t,
+        "mode": mode,
+        "chip_id": chip.id if mode == "gpu" else None,
+        "device_name": chip.name,
+        "local_peak_tflops": chip.peak_tflops.get(dtype),
+        "local_peak_bw_tbps": chip.bandwidth_tbps,
         "local_peak_source": "spec" if mode == "gpu" else "measured-cpu",
         "telemetry": {"after": {"sm_clock_mhz": 1700, "sm_clock_max_mhz": 1980}},
-    }  # fmt: skip
+    }
 
 
 CPU = FakeChip("cpu", "CPU", {"bf16": 0.2, "fp32": 0.19}, 0.02)
@@ -108,8 +146,12 @@ def runs():
     ]
     h100 = [rec("r-h100", H100, "copy", "big", 0.0, 4.8e9, 4.8e9 / 3.35e12 / 0.75)]
     cpu = [rec("r-cpu", CPU, "gemm", "tiny", 0.2e12 * 1e-3, 1e5, 2e-3, mode="cpu-fallback")]
-    return [SimpleNamespace(machine={"run_id": r[0]["run_id"], "mode": r[0]["mode"], "chip_id": r[0]["chip_id"]},
-                            records=r) for r in (h200, h100, cpu)]  # fmt: skip
+    return [
+        SimpleNamespace(
+            machine={"run_id": r[0]["run_id"], "mode": r[0]["mode"], "chip_id": r[0]["chip_id"]}, records=r
+        )
+        for r in (h200, h100, cpu)
+    ]
 
 
 KW = dict(chips=CHIPS, pairs=PAIRS, spec_ratios_fn=fake_spec_ratios, claims_fn=fake_claims, counts=counts)
@@ -122,8 +164,21 @@ def generated(tmp_path_factory):
     return out
 
 
-TABLES = ("machines", "measured", "efficiency", "projections", "ratios", "spec_ratios", "spec_ratio_matrix",
-          "model_steps", "validation", "export_control", "claims", "provenance", "skipped")  # fmt: skip
+TABLES = (
+    "machines",
+    "measured",
+    "efficiency",
+    "projections",
+    "ratios",
+    "spec_ratios",
+    "spec_ratio_matrix",
+    "model_steps",
+    "validation",
+    "export_control",
+    "claims",
+    "provenance",
+    "skipped",
+)
 
 
 def test_files_present_and_parseable(generated):
@@ -239,17 +294,55 @@ def _write_run(root: Path) -> Path:
     folder = root / "runs" / "r1"
     folder.mkdir(parents=True)
     base = {k: None for k in results.RECORD_FIELDS}
-    base.update(schema_version=1, run_id="r1", family="gemm", intent="compute", shape={"M": 8192, "N": 8192,
-                "K": 8192}, baseline=True, status="ok", mode="gpu", chip_id=chip.id, device_name=chip.name,
-                local_peak_tflops=chip.peak_tflops["bf16"], local_peak_bw_tbps=chip.bandwidth_tbps,
-                local_peak_source="spec", telemetry={"before": None, "after": None}, versions={}, timestamp="2026-11-23T00:00:00Z",
-                hostname="h", p20_s=1e-3, p80_s=1e-3, min_s=1e-3, count=10)  # fmt: skip
+    base.update(
+        schema_version=1,
+        run_id="r1",
+        family="gemm",
+        intent="compute",
+        shape={"M": 8192, "N": 8192, "K": 8192},
+        baseline=True,
+        status="ok",
+        mode="gpu",
+        chip_id=chip.id,
+        device_name=chip.name,
+        local_peak_tflops=chip.peak_tflops["bf16"],
+        local_peak_bw_tbps=chip.bandwidth_tbps,
+        local_peak_source="spec",
+        telemetry={"before": None, "after": None},
+        versions={},
+        timestamp="2026-11-23T00:00:00Z",
+        hostname="h",
+        p20_s=1e-3,
+        p80_s=1e-3,
+        min_s=1e-3,
+        count=10,
+    )
     f = 2 * 8192**3
-    recs = [dict(base, workload="gemm", shape_label="8192", dtype="bf16", impl="torch", flops=f,
-                 bytes=3 * 8192 * 8192 * 2, median_s=f / (0.6 * chip.peak_tflops["bf16"] * 1e12)),
-            dict(base, workload="copy", family="bandwidth", intent="memory", shape={"N": 1 << 28}, shape_label="n",
-                 dtype="bf16", impl="torch", flops=0, bytes=2 * 2 * (1 << 28),
-                 median_s=4 * (1 << 28) / (0.9 * chip.bandwidth_tbps * 1e12))]  # fmt: skip
+    recs = [
+        dict(
+            base,
+            workload="gemm",
+            shape_label="8192",
+            dtype="bf16",
+            impl="torch",
+            flops=f,
+            bytes=3 * 8192 * 8192 * 2,
+            median_s=f / (0.6 * chip.peak_tflops["bf16"] * 1e12),
+        ),
+        dict(
+            base,
+            workload="copy",
+            family="bandwidth",
+            intent="memory",
+            shape={"N": 1 << 28},
+            shape_label="n",
+            dtype="bf16",
+            impl="torch",
+            flops=0,
+            bytes=2 * 2 * (1 << 28),
+            median_s=4 * (1 << 28) / (0.9 * chip.bandwidth_tbps * 1e12),
+        ),
+    ]
     for r in recs:
         results.validate_record(r)
     (folder / "run.json").write_text(json.dumps({"run_id": "r1", "mode": "gpu", "chip_id": chip.id}))

@@ -31,16 +31,45 @@ CPU_MACHINE = {"mode": "cpu-fallback", "chip_id": None, "device_name": "cpu", "h
 
 def make_record(run_id: str, **over) -> dict:
     rec = {
-        "schema_version": 1, "run_id": run_id, "workload": "gemm", "family": "gemm", "intent": "compute",
-        "shape": {"M": 67, "N": 45, "K": 129}, "shape_label": "67x45x129", "dtype": "fp32", "impl": "torch",
-        "baseline": True, "status": "ok", "reason": None, "flops": 2 * 67 * 45 * 129,
-        "bytes": 4 * (67 * 129 + 129 * 45 + 67 * 45), "median_s": 1e-4, "p20_s": 9e-5, "p80_s": 1.1e-4,
-        "min_s": 8e-5, "count": 7, "cv": 0.05, "rel_iqr": 0.02, "noise_target_met": False, "tflops": 0.0078,
-        "gbps": 2.1, "rel_error": 1e-7, "error_bound": 1e-5, "mode": "cpu-fallback", "chip_id": None,
-        "device_name": "cpu", "local_peak_tflops": 0.19, "local_peak_bw_tbps": 0.01,
-        "local_peak_source": "measured-cpu", "telemetry": {"before": None, "after": None}, "throttled": None,
-        "versions": {"python": "3.11", "torch": "2.13"}, "command": "gpucompare run", "git_commit": None,
-        "timestamp": "2026-11-23T12:00:00+00:00", "hostname": "box",
+        "schema_version": 1,
+        "run_id": run_id,
+        "workload": "gemm",
+        "family": "gemm",
+        "intent": "compute",
+        "shape": {"M": 67, "N": 45, "K": 129},
+        "shape_label": "67x45x129",
+        "dtype": "fp32",
+        "impl": "torch",
+        "baseline": True,
+        "status": "ok",
+        "reason": None,
+        "flops": 2 * 67 * 45 * 129,
+        "bytes": 4 * (67 * 129 + 129 * 45 + 67 * 45),
+        "median_s": 1e-4,
+        "p20_s": 9e-5,
+        "p80_s": 1.1e-4,
+        "min_s": 8e-5,
+        "count": 7,
+        "cv": 0.05,
+        "rel_iqr": 0.02,
+        "noise_target_met": False,
+        "tflops": 0.0078,
+        "gbps": 2.1,
+        "rel_error": 1e-7,
+        "error_bound": 1e-5,
+        "mode": "cpu-fallback",
+        "chip_id": None,
+        "device_name": "cpu",
+        "local_peak_tflops": 0.19,
+        "local_peak_bw_tbps": 0.01,
+        "local_peak_source": "measured-cpu",
+        "telemetry": {"before": None, "after": None},
+        "throttled": None,
+        "versions": {"python": "3.11", "torch": "2.13"},
+        "command": "gpucompare run",
+        "git_commit": None,
+        "timestamp": "2026-11-23T12:00:00+00:00",
+        "hostname": "box",
     }
     rec.update(over)
     return rec
@@ -50,8 +79,17 @@ def test_round_trip_jsonl_csv_and_run_json(tmp_path):
     w = RunWriter(tmp_path, CPU_MACHINE)
     assert w.path.parent == tmp_path and w.path.name.endswith("-box-cpu") and w.run_id == w.path.name
     w.append(make_record(w.run_id))
-    w.append(make_record(w.run_id, impl="triton", baseline=False, rel_error=math.inf, status="failed",
-                         reason="wrong output", median_s=None))
+    w.append(
+        make_record(
+            w.run_id,
+            impl="triton",
+            baseline=False,
+            rel_error=math.inf,
+            status="failed",
+            reason="wrong output",
+            median_s=None,
+        )
+    )
     run = load_run(w.path)
     assert run.machine["run_id"] == w.run_id and run.machine["mode"] == "cpu-fallback"
     assert [r["impl"] for r in run.records] == ["torch", "triton"]
@@ -187,7 +225,9 @@ _CHILD = textwrap.dedent(
 
 def _child(tmp_path: Path, mode: str) -> subprocess.Popen:
     code = _CHILD.format(tests=str(Path(__file__).parent))
-    return subprocess.Popen([sys.executable, "-c", code, str(tmp_path), mode], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path), mode], stdout=subprocess.PIPE, text=True
+    )
 
 
 def test_killed_mid_write_keeps_every_finished_record(tmp_path):

@@ -1,4 +1,4 @@
-"""The runner: correctness before timing, failures recorded (not crashes), skips explained, the CLI and bench/.
+"""The runner: correctness before timing, failures recorded (not crashes), skips explained, CLI, bench/.
 
 Most tests use a fake workload (doubling a vector) so they do not depend on kernel speed.
 """
@@ -22,8 +22,13 @@ from gpucompare.results import load_run, validate_record
 
 REPO = Path(__file__).resolve().parents[1]
 MACHINE = {
-    "mode": "cpu-fallback", "chip_id": None, "device_name": "test cpu", "hostname": "box", "git_commit": None,
-    "versions": {"python": "3", "torch": torch.__version__}, "command": "pytest",
+    "mode": "cpu-fallback",
+    "chip_id": None,
+    "device_name": "test cpu",
+    "hostname": "box",
+    "git_commit": None,
+    "versions": {"python": "3", "torch": torch.__version__},
+    "command": "pytest",
 }
 
 
@@ -46,7 +51,7 @@ def _always(dtype, device):
 
 
 def _impl(name, fn_of_x, baseline=False, available=_always):
-    return FImpl(name, baseline, available, lambda inputs, dtype: (lambda: fn_of_x(inputs["x"])))
+    return FImpl(name, baseline, available, lambda inputs, dtype: lambda: fn_of_x(inputs["x"]))
 
 
 class FakeWorkload:
@@ -107,8 +112,17 @@ def spies(monkeypatch):
 def one(w, impl_name, dtype="fp32", **kw):
     impl = next(i for i in w.impls if i.name == impl_name)
     rec = runner.measure_one(
-        w, w.tiers["cpu"][0], dtype, impl, device="cpu", machine=MACHINE, peaks=PEAKS,
-        timing_config=FAST, command="pytest", run_id="run-1", **kw,
+        w,
+        w.tiers["cpu"][0],
+        dtype,
+        impl,
+        device="cpu",
+        machine=MACHINE,
+        peaks=PEAKS,
+        timing_config=FAST,
+        command="pytest",
+        run_id="run-1",
+        **kw,
     )
     validate_record(rec, f"record of {impl_name}")  # every outcome is a valid schema-1 record
     return rec
@@ -145,7 +159,9 @@ def test_nan_output_fails_and_is_not_timed(spies):
 
 
 def test_skip_reason_propagated_and_nothing_built(spies):
-    w = FakeWorkload(_impl("unicorn", lambda x: x * 2, available=lambda d, dev: (False, "needs a unicorn GPU")))
+    w = FakeWorkload(
+        _impl("unicorn", lambda x: x * 2, available=lambda d, dev: (False, "needs a unicorn GPU"))
+    )
     rec = one(w, "unicorn")
     assert rec["status"] == "skipped" and rec["reason"] == "needs a unicorn GPU"
     assert w.inputs_made == 0 and spies["measure"] == 0
@@ -180,15 +196,46 @@ def test_low_precision_uses_the_baseline_rule(spies):
 
 
 def test_summary_table_and_percent_of_peak():
-    base = {"workload": "copy", "impl": "triton", "shape_label": "4099", "dtype": "fp32", "intent": "memory",
-            "status": "ok", "median_s": 2.5e-5, "tflops": 0.0, "gbps": 5.0, "local_peak_bw_tbps": 0.02,
-            "local_peak_tflops": 0.1, "reason": None}
+    base = {
+        "workload": "copy",
+        "impl": "triton",
+        "shape_label": "4099",
+        "dtype": "fp32",
+        "intent": "memory",
+        "status": "ok",
+        "median_s": 2.5e-5,
+        "tflops": 0.0,
+        "gbps": 5.0,
+        "local_peak_bw_tbps": 0.02,
+        "local_peak_tflops": 0.1,
+        "reason": None,
+    }
     assert runner.percent_of_peak(base) == pytest.approx(25.0)
     assert runner.percent_of_peak({**base, "intent": "compute", "tflops": 0.05}) == pytest.approx(50.0)
-    text = runner.format_summary([base, {**base, "impl": "torch", "status": "failed", "median_s": None,
-                                         "reason": "wrong output: relative error 1 > bound 1e-05 (fp32)"}])
+    text = runner.format_summary(
+        [
+            base,
+            {
+                **base,
+                "impl": "torch",
+                "status": "failed",
+                "median_s": None,
+                "reason": "wrong output: relative error 1 > bound 1e-05 (fp32)",
+            },
+        ]
+    )
     lines = text.splitlines()
-    assert lines[0].split() == ["workload", "impl", "shape", "dtype", "median", "throughput", "%", "peak", "status"]
+    assert lines[0].split() == [
+        "workload",
+        "impl",
+        "shape",
+        "dtype",
+        "median",
+        "throughput",
+        "%",
+        "peak",
+        "status",
+    ]
     assert lines[2].split() == ["copy", "triton", "4099", "fp32", "25", "us", "5", "GB/s", "25.0", "ok"]
     assert lines[3].endswith("failed: wrong output: relative error 1 > bound 1e-05 (fp32)")
     assert lines[-1] == "2 cases: 1 ok, 1 failed, 0 skipped"
@@ -220,13 +267,17 @@ def _fast_peaks(monkeypatch):
 def test_cli_run_copy_writes_a_run_folder(tmp_path, monkeypatch, capsys):
     _fast_peaks(monkeypatch)
     out = tmp_path / "runs"
-    rc = cli.main(["run", "--tier", "cpu", "--only", "copy", "--dtypes", "fp32", "--out", str(out), "--no-progress"])
+    rc = cli.main(
+        ["run", "--tier", "cpu", "--only", "copy", "--dtypes", "fp32", "--out", str(out), "--no-progress"]
+    )
     assert rc == 0
     (folder,) = out.iterdir()
     assert {p.name for p in folder.iterdir()} == {"run.json", "records.jsonl", "records.csv"}
     run = load_run(folder)
     n_cases = len(runner.plan("cpu", only=["copy"], dtypes=["fp32"], device="cpu"))
-    assert len(run.records) == n_cases and len((folder / "records.csv").read_text().splitlines()) == n_cases + 1
+    assert (
+        len(run.records) == n_cases and len((folder / "records.csv").read_text().splitlines()) == n_cases + 1
+    )
     assert all(r["status"] == "ok" and r["workload"] == "copy" for r in run.records), run.records
     assert run.machine["mode"] == "cpu-fallback" and run.machine["run_id"] == folder.name
     assert run.records[0]["command"].startswith("gpucompare run --tier cpu --only copy")
@@ -245,18 +296,49 @@ def test_cli_run_bad_names_one_line_exit_2(tmp_path, capsys, args, needle):
     assert not (tmp_path / "o").exists()
 
 
-def _pytest_bench(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess, Path]:
+_PLUGIN = """
+import dataclasses
+import gpucompare.device
+import gpucompare.workloads as wl
+
+gpucompare.device.local_peaks = lambda desc: {peaks!r}  # skip the CPU peak measurement (seconds)
+if {break_torch!r}:  # the torch copy returns x + 1: a wrong output
+    copy = wl.WORKLOADS["copy"]
+    def bad(inputs, dtype, _build=copy.impl("torch").build):
+        fn = _build(inputs, dtype)
+        return lambda: fn() + 1
+    impls = tuple(dataclasses.replace(i, build=bad) if i.name == "torch" else i for i in copy.impls)
+    wl.WORKLOADS["copy"] = dataclasses.replace(copy, impls=impls)
+"""
+
+
+def _pytest_bench(tmp_path: Path, *extra: str, break_torch: bool = False, rc: int = 0):
+    """``pytest bench/bench_bandwidth.py`` on the copy workload in a subprocess; (proc, run folder)."""
     res = tmp_path / "runs"
-    # a plugin that skips the few-second CPU peak measurement (not what these tests are about)
-    (tmp_path / "_fast_peaks.py").write_text(
-        f"import gpucompare.device\ngpucompare.device.local_peaks = lambda desc: {PEAKS!r}\n"
-    )
+    (tmp_path / "_bench_plugin.py").write_text(_PLUGIN.format(peaks=PEAKS, break_torch=break_torch))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "_fast_peaks",
-           "bench/bench_bandwidth.py", "--tier", "cpu", "--workloads", "copy", "--dtypes", "fp32",
-           "--results-dir", str(res), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "_bench_plugin",
+        "bench/bench_bandwidth.py",
+        "--tier",
+        "cpu",
+        "--workloads",
+        "copy",
+        "--dtypes",
+        "fp32",
+        "--results-dir",
+        str(res),
+        *extra,
+    ]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.returncode == rc, proc.stdout[-3000:] + proc.stderr[-3000:]
     (folder,) = res.iterdir()
     return proc, folder
 
@@ -280,7 +362,11 @@ def test_pytest_bench_stores_our_samples(tmp_path):
 
 
 def test_pytest_bench_disabled_still_checks_and_writes_records(tmp_path):
-    _, folder = _pytest_bench(tmp_path, "--benchmark-disable")
+    """--benchmark-disable: every case still checked (a wrong one fails with its message) and recorded."""
+    proc, folder = _pytest_bench(tmp_path, "--benchmark-disable", break_torch=True, rc=1)
     records = load_run(folder).records
     assert len(records) == len(runner.plan("cpu", only=["copy"], dtypes=["fp32"], device="cpu"))
-    assert all(r["status"] == "ok" and r["rel_error"] is not None for r in records)
+    assert {r["impl"]: r["status"] for r in records} == {"triton": "ok", "torch": "failed"}
+    assert all(r["median_s"] is None for r in records if r["impl"] == "torch")
+    assert "copy-n4099-fp32-torch: wrong output: relative error" in proc.stdout
+    assert "fixture was not used" not in proc.stdout + proc.stderr

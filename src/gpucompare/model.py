@@ -269,11 +269,13 @@ class Analysis:
 
 
 def analyse(runs: Iterable[Any], chips: Mapping[str, Any] | Iterable[Any] | None = None) -> Analysis:
-    """Analyse all records of ``runs``; failed/skipped records and unmodellable ones are listed, not dropped silently."""
+    """Analyse every record of ``runs``; failed, skipped and unmodellable ones are listed with the reason."""
     index = chips if isinstance(chips, Mapping) else _safe_index(chips)
     measured, skipped = [], []
     for rec in _records_of(runs):
-        name = f"{rec.get('run_id')}:{rec.get('workload')}/{rec.get('shape_label')}/{rec.get('dtype')}/{rec.get('impl')}"
+        name = "{}:{}/{}/{}/{}".format(
+            *(rec.get(k) for k in ("run_id", "workload", "shape_label", "dtype", "impl"))
+        )
         if rec.get("status") != "ok":
             skipped.append((name, f"status {rec.get('status')}: {rec.get('reason') or ''}".strip()))
             continue
@@ -317,7 +319,7 @@ def _median_eff(pool: Sequence[Measured], bound: str, dtype: str | None) -> floa
 
 
 def efficiencies(m: Measured, pool: Sequence[Measured]) -> Efficiencies:
-    """(e_c, e_m) for record ``m``; ``pool`` is the analysed records of the same run (rule in module docstring)."""
+    """(e_c, e_m) for record ``m``; ``pool``: analysed records of its run (the rule: module docstring)."""
     pool = [p for p in pool if p.run_id == m.run_id]
     res: dict[str, tuple[float | None, str]] = {}
     for bound in BOUNDS:
@@ -446,7 +448,7 @@ def ratio(t_a: float | None, t_b: float | None) -> float | None:
 
 
 def _pick_source(analysis: Analysis, key: tuple, prefer: set[str]) -> Measured | None:
-    """The run whose best record of ``key`` feeds the ratios: GPU runs only, ones on a preferred chip first."""
+    """The run whose best record of ``key`` feeds the ratios: GPU runs only, a preferred chip's first."""
     cands = [m for m in analysis.best() if m.key == key and not m.pipeline_check]
     if not cands:
         return None
@@ -515,10 +517,14 @@ def workload_ratios(
 
     Each dict: ``basis`` ("workload:<workload>/<shape_label>/<dtype>" or "model:<step>"), ``ratio``
     (speed-up of A over B, None when not projectable), ``bound_a``, ``bound_b``, ``detail``.
-    Chips may be given as ``Chip`` objects or ids.
+    Chips may be given as ``Chip`` objects or ids. cpu-fallback records are left out: their ratios would
+    be pipeline checks, not verdicts about GPUs (with only such records every list is empty of workloads
+    and the ``model:`` steps are "unmeasured").
     """
     index = chip_index(chips) if chips is not None else _safe_index(None)
     analysis = runs if isinstance(runs, Analysis) else analyse(runs, index)
+    # cpu-fallback records never feed a verdict about GPUs (they are pipeline checks)
+    analysis = Analysis([m for m in analysis.measured if not m.pipeline_check], analysis.skipped)
     layer = layer or LayerConfig()
 
     def resolve(c: Any) -> Any:
@@ -662,7 +668,7 @@ CountsFn = Callable[[str, Mapping[str, Any], str, str], tuple[float, float]]
 
 
 def _shape_distance(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
-    """Distance between shapes: sum over shared numeric params of |log2 a - log2 b|, +1 per differing other param."""
+    """Shape distance: Σ over shared numeric params of |log2 a - log2 b|, + 1 per other differing param."""
     dist = 0.0
     for k in sorted(set(a) & set(b)):
         x, y = a[k], b[k]
@@ -683,7 +689,7 @@ def _shape_distance(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
 def nearest_measured(
     analysis: Analysis, workload: str, dtype: str, params: Mapping[str, Any], prefer_run: str | None = None
 ) -> Measured | None:
-    """The best-implementation record of ``workload``/``dtype`` whose shape is nearest ``params`` (GPU runs first)."""
+    """Best-implementation record of ``workload``/``dtype`` with the shape nearest ``params`` (GPU first)."""
     cands = [m for m in analysis.best(prefer_run) if m.workload == workload and m.dtype == dtype]
     if not cands:
         return None
@@ -865,4 +871,5 @@ def validation_status(rows: Sequence[ValidationRow]) -> str:
         return (
             "unvalidated: no two real chips were measured on the same work, so the projections are untested"
         )
-    return f"validated on {len(errs)} projections between measured chips: median |error| {statistics.median(errs):.1%}"
+    med = statistics.median(errs)
+    return f"validated on {len(errs)} projections between measured chips: median |error| {med:.1%}"

@@ -1,4 +1,4 @@
-"""The published report: tables (Markdown, CSV, HTML) and plots under ``results/``, regenerated from stored runs.
+"""The published report: tables (Markdown, CSV, HTML) and plots under ``results/``, from stored runs.
 
 ``generate(out_dir, runs)`` writes::
 
@@ -239,7 +239,8 @@ def build(
         )
     if not records:
         data.notes["status"] = (
-            "No measurement exists yet: no run was found, so this report publishes the spec-level tables only "
+            "No measurement exists yet: no run was found, so this report publishes the spec-level tables "
+            "only "
             "(export-control tiers, spec ratios, claim verdicts on specs). Run `gpucompare run` on a GPU and "
             "regenerate with `gpucompare report`."
         )
@@ -250,7 +251,8 @@ def build(
         )
     else:
         data.notes["status"] = (
-            f"{len(analysis.runs())} run(s) and {len(analysis.measured)} measured records feed the projections."
+            f"{len(analysis.runs())} run(s) and {len(analysis.measured)} measured records feed the "
+            f"projections."
         )
 
     t = data.tables
@@ -640,7 +642,7 @@ def _log_axes(ax: Any) -> None:
 
 
 def plot_roofline(data: ReportData, chip: Any, plots: Path) -> list[Path]:
-    """Roofline of ``chip`` (one roof per dtype present) with measured points (on it) and projections onto it."""
+    """Roofline of ``chip`` (a roof per dtype present), points measured on it and projections onto it."""
     _, plt = _mpl()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     measured = [
@@ -729,43 +731,51 @@ SECTIONS = (
     (
         "efficiency",
         "Efficiency against spec",
-        "Roofline time `t* = max(F/P, B/BW)` at the measured chip's own peaks, efficiency `e = t*/t`, bound from the "
-        "arithmetic intensity against the ridge `P/BW`. `efficiency_clock_norm = e × spec_clock / run_clock` for "
-        "compute-bound work: projections use the as-run `efficiency`.",
+        "Roofline time `t* = max(F/P, B/BW)` at the measured chip's own peaks, efficiency `e = t*/t`, "
+        "bound from the arithmetic intensity against the ridge `P/BW`. For compute-bound work "
+        "`efficiency_clock_norm = e × spec_clock / run_clock` (run clock: the SM clock sampled after the "
+        "timed loop); projections use the as-run `efficiency`. The spec clock is the database's boost "
+        "clock: where a chip's tensor peak implies a lower clock (H100/H200: 1830 vs 1980 MHz) the "
+        "clock-normalised figure is optimistic by that ratio. Chips without a published clock (H20) get "
+        "no normalisation.",
     ),
     (
         "projections",
         "Projected time and throughput per chip",
-        "`t_X = max(F/(e_c·P_X), B/(e_m·BW_X))`, best implementation per workload, shape and dtype. `e_c`, `e_m`: the "
-        "record's own efficiency on its own bound; on the other bound the median of the run's records bound there "
-        "(same dtype; memory: any dtype if none), never below the record's own utilisation of that resource. "
-        "`unsupported`/`unknown`/`unmeasured` cells carry no number. Cells: projected time and the bound on that "
-        "chip (c compute, m memory); throughput (TFLOP/s, GB/s) in `tables/projections.csv`.",
+        "`t_X = max(F/(e_c·P_X), B/(e_m·BW_X))`, best implementation per workload, shape and dtype. "
+        "`e_c`, `e_m`: the record's own efficiency on its own bound; on the other bound the median of "
+        "the run's records bound there (same dtype; memory: any dtype if none), never below the "
+        "record's own utilisation of that resource. `unsupported`/`unknown`/`unmeasured` cells carry "
+        "no number. Cells: projected time and the bound on that chip (c compute, m memory); "
+        "throughput (TFLOP/s, GB/s) in `tables/projections.csv`.",
     ),
     (
         "ratios",
         "Ratios per workload",
-        "Speed-up of chip A over chip B, `t_B / t_A`, per measured workload and per composed step (`model:`).",
+        "Speed-up of chip A over chip B, `t_B / t_A`, per measured workload and per composed step "
+        "(`model:`).",
     ),
     (
         "model_steps",
         "A Llama-3-70B-sized layer (train, prefill, decode)",
-        "One layer: hidden 8192, 64 query / 8 KV heads of 128, SwiGLU MLP 28672 (QKV, out, gate, up, down GEMMs + "
-        "attention). train: fwd + bwd over 4096 tokens (GEMM bwd = 2 × fwd); prefill: 4096 tokens; decode: batch 32 "
-        "over a 4096-token KV cache. FLOPs/bytes from `gpucompare.workloads`; efficiencies from the nearest measured "
-        "shape (`matched`). tokens/s for 80 such layers (no embedding, norms or communication).",
+        "One layer: hidden 8192, 64 query / 8 KV heads of 128, SwiGLU MLP 28672 (QKV, out, gate, up, "
+        "down GEMMs + attention). train: fwd + bwd over 4096 tokens (GEMM bwd = 2 × fwd); prefill: "
+        "4096 tokens; decode: batch 32 over a 4096-token KV cache. FLOPs/bytes from "
+        "`gpucompare.workloads`; efficiencies from the nearest measured shape (`matched`). tokens/s "
+        "for 80 such layers (no embedding, norms or communication).",
     ),
     ("validation", "Validation: projection vs measurement", ""),
     (
         "export_control",
         "Export-control tiers (ECCN 3A090, October 2023 rule)",
-        "TPP = max over dtypes of dense TOPS × bit length; PD = TPP / die area; derived in `gpucompare.specs`.",
+        "TPP = max over dtypes of dense TOPS × bit length; PD = TPP / die area; derived in "
+        "`gpucompare.specs`.",
     ),
     (
         "spec_ratios",
         "Spec ratios for chosen pairs",
-        "From `gpucompare.specs.spec_ratios`; full bf16 and bandwidth "
-        "matrices in `tables/spec_ratio_matrix.csv`.",
+        "From `gpucompare.specs.spec_ratios`; full bf16 and bandwidth matrices in "
+        "`tables/spec_ratio_matrix.csv`.",
     ),
     (
         "claims",
@@ -841,9 +851,11 @@ def render_markdown(data: ReportData, plot_files: Sequence[str]) -> str:
 
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
-table{border-collapse:collapse;font-size:12px;margin:0.5em 0 1.5em}th,td{border:1px solid #ccc;padding:2px 6px}
+table{border-collapse:collapse;font-size:12px;margin:0.5em 0 1.5em}
+th,td{border:1px solid #ccc;padding:2px 6px}
 th{background:#eee;position:sticky;top:0}tr:nth-child(even){background:#fafafa}
-.note{background:#fff6d5;border-left:4px solid #e0b000;padding:0.5em 1em}.plot svg{max-width:100%;height:auto}"""
+.note{background:#fff6d5;border-left:4px solid #e0b000;padding:0.5em 1em}
+.plot svg{max-width:100%;height:auto}"""
 
 
 def render_html(data: ReportData, svgs: Mapping[str, str]) -> str:

@@ -119,8 +119,13 @@ def _type_ok(value: Any, tag: str) -> bool:
 
 
 def _describe_type(tag: str) -> str:
-    names = {"str": "a string", "int": "an integer", "float": "a finite number", "bool": "true/false",
-             "object": "an object"}
+    names = {
+        "str": "a string",
+        "int": "an integer",
+        "float": "a finite number",
+        "bool": "true/false",
+        "object": "an object",
+    }
     text = names[tag.rstrip("?")]
     return text + " or null" if tag.endswith("?") else text
 
@@ -145,7 +150,8 @@ def validate_record(obj: Any, where: str = "record") -> dict:
         value = obj[name]
         if not _type_ok(value, tag):
             raise ResultsError(
-                f"{where}: field {name!r}: expected {_describe_type(tag)}, got {type(value).__name__} {value!r:.60}"
+                f"{where}: field {name!r}: expected {_describe_type(tag)}, "
+                f"got {type(value).__name__} {value!r:.60}"
             )
         if name in ENUMS and value is not None and value not in ENUMS[name]:
             raise ResultsError(f"{where}: field {name!r}: {value!r} is not one of {', '.join(ENUMS[name])}")
@@ -196,7 +202,7 @@ def _clean(value: Any) -> Any:
 
 
 def _dumps(obj: Any) -> str:
-    return json.dumps(_clean(obj), allow_nan=False, sort_keys=False, separators=(",", ":"))
+    return json.dumps(_clean(obj), allow_nan=False, separators=(",", ":"), default=str)
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -280,7 +286,9 @@ class RunWriter:
         self.machine = {**_clean(machine), "run_id": name}
         validate_machine(self.machine, str(self.path / "run.json"))
         self.records: list[dict] = []
-        _atomic_write(self.path / "run.json", json.dumps(self.machine, indent=2, allow_nan=False) + "\n")
+        _atomic_write(
+            self.path / "run.json", json.dumps(self.machine, indent=2, allow_nan=False, default=str) + "\n"
+        )
         self.jsonl = self.path / "records.jsonl"
         self.jsonl.touch()
         _atomic_write(self.path / "records.csv", records_csv([]))
@@ -351,14 +359,17 @@ def load_run(path: str | os.PathLike, *, allow_truncated_tail: bool = False) -> 
                         "the run was killed while writing it"
                     )
                     if not allow_truncated_tail:
-                        raise ResultsError(msg + "; load with allow_truncated_tail=True to keep the rest") from None
+                        raise ResultsError(
+                            msg + "; load with allow_truncated_tail=True to keep the rest"
+                        ) from None
                     warnings.warn(msg + "; ignoring it, keeping the finished records", stacklevel=2)
                     continue
                 raise ResultsError(f"{jsonl}:{i}: not valid JSON ({exc.msg} at column {exc.colno})") from None
             validate_record(obj, f"{jsonl}:{i}")
             if obj["run_id"] != machine["run_id"]:
                 raise ResultsError(
-                    f"{jsonl}:{i}: field 'run_id': {obj['run_id']!r} differs from run.json's {machine['run_id']!r}"
+                    f"{jsonl}:{i}: field 'run_id': {obj['run_id']!r} "
+                    f"differs from run.json's {machine['run_id']!r}"
                 )
             records.append(obj)
     return Run(path=folder, machine=machine, records=records)
@@ -368,7 +379,9 @@ DEFAULT_ROOT = Path("results") / "runs"
 
 
 def load_runs(
-    paths: str | os.PathLike | Iterable[str | os.PathLike] | None = None, *, allow_truncated_tail: bool = False
+    paths: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
+    *,
+    allow_truncated_tail: bool = False,
 ) -> list[Run]:
     """Load every run under ``paths`` (a run folder, a folder of runs, or a list of either).
 

@@ -7,7 +7,8 @@ For each case, in this order (``measure_one``):
    closure (``impl.build``) — none of this is timed;
 3. one call of the closure, checked with ``gpucompare.reference.check`` against the reference. For low
    precision (fp16/bf16/fp8) a non-baseline implementation is also allowed ``BASELINE_FACTOR`` × the error of
-   the workload's baseline implementation on the same inputs (flash-attention's rule, see gpucompare.reference).
+   the workload's baseline implementation on the same inputs (flash-attention's rule, see
+   gpucompare.reference).
    A wrong, NaN or Inf output → status ``failed`` with the check's message, and nothing is timed;
 4. telemetry before, ``gpucompare.timing.measure``, telemetry after; achieved TFLOP/s and GB/s from
    ``gpucompare.timing.throughput(flops, bytes, median)`` with the registry's counts.
@@ -195,7 +196,9 @@ def _baseline_output(workload: Any, shape: Any, impl: Any, inputs: dict, dtype: 
 
 
 def _telemetry(dev: torch.device) -> dict:
-    return dict(devinfo.telemetry_snapshot(dev.index or 0) if dev.type == "cuda" else devinfo.telemetry_snapshot())
+    return dict(
+        devinfo.telemetry_snapshot(dev.index or 0) if dev.type == "cuda" else devinfo.telemetry_snapshot()
+    )
 
 
 def measure_one(
@@ -364,16 +367,18 @@ def format_summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60)
         if status != "ok" and r.get("reason"):
             reason = r["reason"]
             status += ": " + (reason if len(reason) <= reason_width else reason[: reason_width - 3] + "...")
-        rows.append((
-            str(r.get("workload")),
-            str(r.get("impl")),
-            str(r.get("shape_label")),
-            str(r.get("dtype")),
-            format_seconds(r.get("median_s")),
-            format_throughput(r),
-            "-" if pct is None else f"{pct:.1f}",
-            status,
-        ))
+        rows.append(
+            (
+                str(r.get("workload")),
+                str(r.get("impl")),
+                str(r.get("shape_label")),
+                str(r.get("dtype")),
+                format_seconds(r.get("median_s")),
+                format_throughput(r),
+                "-" if pct is None else f"{pct:.1f}",
+                status,
+            )
+        )
     if not rows:
         return "no measurements"
     widths = [max(len(head[i]), *(len(row[i]) for row in rows)) for i in range(len(head) - 1)]
@@ -382,7 +387,9 @@ def format_summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60)
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(head[-1]))
     counts = {s: sum(1 for r in rows if r[-1].split(":")[0] == s) for s in ("ok", "failed", "skipped")}
-    lines.append(f"{len(rows)} cases: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped")
+    lines.append(
+        f"{len(rows)} cases: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped"
+    )
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -440,7 +447,9 @@ def run_suite(
     tier = tier or default_tier()
     cases = plan(tier, only, dtypes, device=dev)
     if not cases:
-        raise ValueError(f"nothing to run for tier {tier!r} with workloads {only or 'all'} and dtypes {dtypes or 'all'}")
+        raise ValueError(
+            f"nothing to run for tier {tier!r} with workloads {only or 'all'} and dtypes {dtypes or 'all'}"
+        )
     command = command if command is not None else " ".join(["gpucompare", *sys.argv[1:]])
     machine, peaks = describe_machine(dev, command)
     machine["tier"] = tier
@@ -450,8 +459,16 @@ def run_suite(
     for w, shape, dt, impl in cases:
         bar.start(case_id(w, shape, dt, impl))
         rec = measure_one(
-            w, shape, dt, impl, device=dev, machine=writer.machine, peaks=peaks,
-            timing_config=config, command=command, run_id=writer.run_id,
+            w,
+            shape,
+            dt,
+            impl,
+            device=dev,
+            machine=writer.machine,
+            peaks=peaks,
+            timing_config=config,
+            command=command,
+            run_id=writer.run_id,
         )
         writer.append(rec)
         bar.finish(rec)

@@ -70,32 +70,57 @@ def main(args: argparse.Namespace) -> int:
         out = {
             "projections": [p.to_dict() for p in projections],
             "steps": [
-                {"chip_id": s.chip_id, "step": s.step, "status": s.status, "reason": s.reason, "time_s": s.time_s,
-                 "tokens": s.tokens, "tokens_per_s": s.tokens_per_s, "pipeline_check": s.pipeline_check}
+                {
+                    "chip_id": s.chip_id,
+                    "step": s.step,
+                    "status": s.status,
+                    "reason": s.reason,
+                    "time_s": s.time_s,
+                    "tokens": s.tokens,
+                    "tokens_per_s": s.tokens_per_s,
+                    "pipeline_check": s.pipeline_check,
+                }
                 for s in steps
             ],
             "validation": model.validation_status(model.validate(analysis, model.chip_index(all_chips()))),
             "skipped": [{"record": n, "reason": r} for n, r in analysis.skipped],
-        }  # fmt: skip
+        }
         json.dump(out, sys.stdout, indent=1, sort_keys=True)
         sys.stdout.write("\n")
         return 0
     rows = [
-        {"run": p.source_run_id, "workload": f"{p.workload}/{p.shape_label}", "dtype": p.dtype, "impl": p.impl,
-         "chip": p.chip_id, "status": p.status, "time_ms": None if p.time_s is None else p.time_s * 1e3,
-         "TFLOP/s": p.tflops, "GB/s": p.gbps, "bound": p.bound or "", "note": "PIPELINE CHECK" if p.pipeline_check
-         else p.reason}
+        {
+            "run": p.source_run_id,
+            "workload": f"{p.workload}/{p.shape_label}",
+            "dtype": p.dtype,
+            "impl": p.impl,
+            "chip": p.chip_id,
+            "status": p.status,
+            "time_ms": None if p.time_s is None else p.time_s * 1e3,
+            "TFLOP/s": p.tflops,
+            "GB/s": p.gbps,
+            "bound": p.bound or "",
+            "note": "PIPELINE CHECK" if p.pipeline_check else p.reason,
+        }
         for p in projections
-    ]  # fmt: skip
+    ]
     with pd.option_context(
         "display.max_rows", None, "display.width", 200, "display.float_format", "{:.4g}".format
     ):
         print(pd.DataFrame(rows).fillna("").to_string(index=False))
         if steps:
             print("\nOne Llama-3-70B-sized layer (tokens/s for 80 layers):")
-            srows = [{"chip": s.chip_id, "step": s.step, "status": s.status,
-                      "time_ms": None if s.time_s is None else s.time_s * 1e3, "tokens/s": s.tokens_per_s,
-                      "note": "PIPELINE CHECK" if s.pipeline_check else s.reason} for s in steps]  # fmt: skip
+            srows = [
+                {
+                    "chip": s.chip_id,
+                    "step": s.step,
+                    "status": s.status,
+                    "time_ms": None if s.time_s is None else s.time_s * 1e3,
+                    "tokens/s": s.tokens_per_s,
+                    "note": "PIPELINE CHECK" if s.pipeline_check else s.reason,
+                }
+                for s in steps
+            ]
             print(pd.DataFrame(srows).fillna("").to_string(index=False))
     if print_note:
         print(print_note, file=sys.stderr)

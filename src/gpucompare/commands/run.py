@@ -1,6 +1,7 @@
 """``gpucompare run``: measure a tier of workloads here and write a run folder under ``--out``.
 
-    gpucompare run [--tier cpu|gpu] [--only gemm,attention_fwd] [--dtypes fp16,bf16] [--out DIR] [--no-progress]
+    gpucompare run [--tier cpu|gpu] [--only gemm,attention_fwd] [--dtypes fp16,bf16]
+                   [--out DIR] [--no-progress]
 
 Default tier: ``gpu`` when a CUDA GPU is present, else ``cpu`` (Triton in interpreter mode, the measured
 CPU peak as the roof). Unknown workloads or dtypes are a one-line error with exit status 2.
