@@ -444,3 +444,14 @@ def test_bad_source_table_and_syntax(tmp_path):
         load_chips(_write(tmp_path, _valid().replace("schema_version = 1", "")))
     with pytest.raises(SpecError, match="cannot read"):
         load_chips(tmp_path / "absent.toml")
+
+
+def test_peak_clock_is_the_clock_behind_the_tensor_peak():
+    """H100/H200 tensor peaks are computed at 1830 MHz, not the 1980 MHz boost: clock-aware efficiency needs it."""
+    from gpucompare.specs import get_chip
+
+    h100 = get_chip("h100-sxm")
+    assert h100.boost_clock_mhz == 1980 and h100.peak_clock_mhz == 1830
+    # the tensor peak is SMs x 4096 dense bf16 FLOP/clk x peak clock (to 0.1 %)
+    assert abs(h100.sm_count * 4096 * h100.peak_clock_mhz * 1e6 / 1e12 - h100.peak_tflops["bf16"]) < 1.0
+    assert get_chip("h20").peak_clock_mhz is None  # capped peaks: no clock implied, never guessed

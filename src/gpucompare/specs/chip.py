@@ -119,6 +119,9 @@ class Chip:
     die_area_mm2: float | None
     sm_count: int | None
     boost_clock_mhz: float | None
+    # The clock at which the vendor's tensor-core peaks are computed (H100 SXM: 1830 MHz, below its 1980 boost);
+    # None when not published. Clock-aware efficiency divides by this, not by the boost clock.
+    peak_clock_mhz: float | None
     aliases: tuple[str, ...] = ()
     driver_names: tuple[str, ...] = ()
     sources: Mapping[str, FieldSource] = field(default_factory=dict, repr=False)
@@ -205,6 +208,7 @@ class Chip:
             "die_area_mm2": self.die_area_mm2,
             "sm_count": self.sm_count,
             "boost_clock_mhz": self.boost_clock_mhz,
+            "peak_clock_mhz": self.peak_clock_mhz,
             "tpp": self.tpp,
             "tpp_is_lower_bound": self.tpp_is_lower_bound,
             "performance_density": None if pd is None else round(pd, 4),

@@ -47,6 +47,7 @@ RANGES: Mapping[str, tuple[float, float, str]] = MappingProxyType(
         "die_area_mm2": (20.0, 2_500.0, "mm^2"),
         "sm_count": (1, 1_000, "SMs"),
         "boost_clock_mhz": (100.0, 5_000.0, "MHz"),
+        "peak_clock_mhz": (100.0, 5_000.0, "MHz"),
         "launch_year": (2015, 2030, "year"),
     }
 )
@@ -58,6 +59,7 @@ NUMERIC_FIELDS = (
     "die_area_mm2",
     "sm_count",
     "boost_clock_mhz",
+    "peak_clock_mhz",
     "launch_year",
 )
 INT_FIELDS = ("sm_count", "launch_year")
@@ -74,7 +76,7 @@ REQUIRED = (
     "tdp_w",
     "die_area_mm2",
 )
-OPTIONAL = ("architecture", "aliases", "driver_names", "memory_type", "sm_count", "boost_clock_mhz", "notes")
+OPTIONAL = ("architecture", "aliases", "driver_names", "memory_type", "sm_count", "boost_clock_mhz", "peak_clock_mhz", "notes")
 SOURCE_KEYS = ("title", "url", "publisher", "date", "confidence")
 OVERRIDE_KEYS = ("value", "source", "confidence", "note")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -277,6 +279,7 @@ class _Validator:
             die_area_mm2=_float(scalars["die_area_mm2"]),
             sm_count=scalars["sm_count"],
             boost_clock_mhz=_float(scalars["boost_clock_mhz"]),
+            peak_clock_mhz=_float(scalars["peak_clock_mhz"]),
             aliases=names["aliases"],
             driver_names=names["driver_names"],
             sources=MappingProxyType(fsrc),
