@@ -37,6 +37,8 @@ import warnings
 import torch
 import triton
 import triton.language as tl
+
+from gpucompare.hw import has_gpu, supports_bf16
 from gpucompare.kernels._common import (
     FLOAT_DTYPES,
     check_out,
@@ -46,8 +48,6 @@ from gpucompare.kernels._common import (
     pick_configs,
     upcast_bf16,
 )
-
-from gpucompare.hw import has_gpu, supports_bf16
 from gpucompare.reference import torch_dtype
 
 SUPPORTED_HEAD_DIMS: tuple[int, ...] = (16, 32, 64, 128)

@@ -27,10 +27,10 @@ import functools
 import torch
 import triton
 import triton.language as tl
-from gpucompare.kernels._common import check_out, upcast_bf16
-from gpucompare.kernels.attention import LOG2E, _check_qkv, _dot_precision, _scale
 
 from gpucompare.hw import has_gpu
+from gpucompare.kernels._common import check_out, upcast_bf16
+from gpucompare.kernels.attention import LOG2E, _check_qkv, _dot_precision, _scale
 
 MAX_SPLITS = 256
 """Upper bound on KV splits (enough for two programs per SM on a B200 with a single KV head)."""

@@ -12,9 +12,9 @@ import math
 
 import pytest
 import torch
+
 from gpucompare.kernels import attention as attn_mod
 from gpucompare.kernels.attention import SDPA_BACKENDS, attention, sdpa, sdpa_available
-
 from gpucompare.reference import attention_bwd_ref, attention_ref, check, poison_
 
 pytestmark = pytest.mark.filterwarnings("ignore:Conversion of an array with ndim:DeprecationWarning")

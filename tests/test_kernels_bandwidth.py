@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from gpucompare.kernels import bandwidth as bw
 
 from gpucompare.hw import has_gpu
+from gpucompare.kernels import bandwidth as bw
 from gpucompare.reference import check, copy_ref, poison_, triad_ref
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}

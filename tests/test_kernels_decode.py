@@ -10,8 +10,8 @@ import math
 
 import pytest
 import torch
-from gpucompare.kernels.decode import MAX_SPLITS, choose_splits, decode_attention, torch_decode_attention
 
+from gpucompare.kernels.decode import MAX_SPLITS, choose_splits, decode_attention, torch_decode_attention
 from gpucompare.reference import check, decode_attention_ref, poison_
 
 pytestmark = pytest.mark.filterwarnings("ignore:Conversion of an array with ndim:DeprecationWarning")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from gpucompare.kernels import gemm
 
 from gpucompare.hw import has_gpu, supports_fp8
+from gpucompare.kernels import gemm
 from gpucompare.reference import check, gemm_ref, poison_, relative_error
 
 # Triton 3.6's interpreter converts the runtime K-loop bound with int(ndarray) (numpy >= 1.25 warns).
