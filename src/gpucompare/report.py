@@ -734,10 +734,10 @@ SECTIONS = (
         "Roofline time `t* = max(F/P, B/BW)` at the measured chip's own peaks, efficiency `e = t*/t`, "
         "bound from the arithmetic intensity against the ridge `P/BW`. For compute-bound work "
         "`efficiency_clock_norm = e × spec_clock / run_clock` (run clock: the SM clock sampled after the "
-        "timed loop); projections use the as-run `efficiency`. The spec clock is the database's boost "
-        "clock: where a chip's tensor peak implies a lower clock (H100/H200: 1830 vs 1980 MHz) the "
-        "clock-normalised figure is optimistic by that ratio. Chips without a published clock (H20) get "
-        "no normalisation.",
+        "timed loop); projections use the as-run `efficiency`. The spec clock is the clock the chip's "
+        "tensor peaks are computed at (`peak_clock_mhz` in the spec database: H100/H200 1830 MHz, below "
+        "their 1980 MHz boost), else its boost clock. Chips with neither (H20: peaks capped "
+        "independently of clock) get no normalisation.",
     ),
     (
         "projections",
@@ -780,7 +780,8 @@ SECTIONS = (
     (
         "claims",
         "Claims and verdicts",
-        "From `gpucompare.claims`: spec bases always; workload bases when measured.",
+        "From `gpucompare.claims`: spec bases always; workload bases when measured. One row per claim "
+        "here; every basis with its ratio and verdict in `tables/claims.csv`.",
     ),
     (
         "skipped",
@@ -819,6 +820,8 @@ def _section_df(data: ReportData, name: str) -> pd.DataFrame:
     df = data.tables[name]
     if name == "projections" and not df.empty:
         return projection_pivot(df)
+    if name == "claims" and not df.empty:
+        return df.drop_duplicates("claim")[["claim", "chips", "status", "verdict", "source"]]
     if name == "efficiency" and not df.empty:
         return df.drop(columns=["peak_source", "roofline_s", "clock_note"])
     return df

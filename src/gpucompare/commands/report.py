@@ -28,10 +28,26 @@ def register(subparsers) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    import sys
+
     from gpucompare import report
     from gpucompare.results import load_runs
 
-    runs = load_runs(args.runs) if args.runs is not None else None
+    root = Path(args.out) / "runs"
+    paths = args.runs if args.runs is not None else ([root] if root.exists() else [])
+    runs = load_runs(paths) if paths else []
+    if not args.include_cpu:
+        # cpu-fallback runs are pipeline checks, not chip measurements: the published results/ must not
+        # depend on which of them happen to lie on this machine (they are git-ignored).
+        cpu = [r for r in runs if r.machine.get("mode") == "cpu-fallback"]
+        runs = [r for r in runs if r.machine.get("mode") != "cpu-fallback"]
+        if cpu:
+            names = ", ".join(Path(r.path).name for r in cpu)
+            print(
+                f"gpucompare report: left out {len(cpu)} cpu-fallback run(s) ({names}); "
+                "--include-cpu shows them, labelled as pipeline checks",
+                file=sys.stderr,
+            )
     written = report.generate(Path(args.out), runs, include_cpu=args.include_cpu, plots=not args.no_plots)
     print(f"wrote {len(written)} files under {args.out} (README.md, report.html, tables/, plots/)")
     return 0
