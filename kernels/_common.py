@@ -153,3 +153,19 @@ def rne_to_bf16(x):
     bits = bits + 0x7FFF + ((bits >> 16) & 1)
     bits = bits & 0xFFFF0000
     return bits.to(tl.float32, bitcast=True)
+
+
+# availability checks for the workloads registry: (dtype name, device) -> (ok, reason when not)
+
+
+def check_dtype_name(op: str, dtype: str, known: Sequence[str]) -> None:
+    """Raise ValueError when ``dtype`` (a name such as "bf16") is not one ``op`` knows."""
+    if dtype not in known:
+        raise ValueError(f"{_prefix(op)}unknown dtype {dtype!r}; known: {', '.join(known)}")
+
+
+def triton_device_refusal(device: torch.device) -> str | None:
+    """Why Triton cannot run on ``device`` in the current mode (interpreter: CPU only; else CUDA only), or None."""
+    if interpreting():
+        return None if device.type == "cpu" else "Triton runs in the CPU interpreter; it needs CPU tensors"
+    return None if device.type == "cuda" else f"the Triton kernel needs a CUDA device, got {device}"

@@ -24,12 +24,14 @@ from gpucompare.hw import interpreting, supports_bf16
 
 from ._common import (
     FLOAT_DTYPES,
+    check_dtype_name,
     check_out,
     check_same,
     check_tensor,
     check_triton_device,
     rne_to_bf16,
     round_bf16_in_kernel,
+    triton_device_refusal,
 )
 
 DTYPE_NAMES = ("fp32", "fp16", "bf16")
@@ -139,25 +141,20 @@ def torch_triad(a: torch.Tensor, b: torch.Tensor, scalar: float) -> torch.Tensor
     return torch.add(a, b, alpha=_check_scalar(op, scalar))
 
 
-def _check_dtype_name(dtype: str) -> None:
-    if dtype not in DTYPE_NAMES:
-        raise ValueError(f"bandwidth: unknown dtype {dtype!r}; known: {', '.join(DTYPE_NAMES)}")
-
 
 def triton_available(dtype: str, device: torch.device | str) -> tuple[bool, str]:
     """Can the Triton copy/triad run ``dtype`` on ``device``?"""
-    _check_dtype_name(dtype)
+    check_dtype_name("bandwidth", dtype, DTYPE_NAMES)
     dev = torch.device(device)
+    refusal = triton_device_refusal(dev)
+    if refusal:
+        return False, refusal
     if interpreting():
-        if dev.type != "cpu":
-            return False, "Triton runs in the CPU interpreter; it needs CPU tensors"
         return True, ""
-    if dev.type != "cuda":
-        return False, f"the Triton kernel needs a CUDA device, got {dev}"
     return supports_bf16(dev) if dtype == "bf16" else (True, "")
 
 
 def torch_available(dtype: str, device: torch.device | str) -> tuple[bool, str]:
     """Can the PyTorch copy/triad run ``dtype`` on ``device``? (Always, on the CPU or any CUDA GPU.)"""
-    _check_dtype_name(dtype)
+    check_dtype_name("bandwidth", dtype, DTYPE_NAMES)
     return True, ""

@@ -28,6 +28,7 @@ from gpucompare.hw import compute_capability, interpreting, supports_bf16, suppo
 
 from ._common import (
     FLOAT_DTYPES,
+    check_dtype_name,
     check_out,
     check_same,
     check_tensor,
@@ -36,6 +37,7 @@ from ._common import (
     pick_configs,
     rne_to_bf16,
     round_bf16_in_kernel,
+    triton_device_refusal,
     upcast_bf16,
 )
 
@@ -355,31 +357,26 @@ def torch_matmul_fp8(
 # availability, for the workloads registry: (dtype name, device) -> (ok, reason when not)
 
 
-def _check_dtype_name(dtype: str) -> None:
-    if dtype not in DTYPE_NAMES:
-        raise ValueError(f"gemm: unknown dtype {dtype!r}; known: {', '.join(DTYPE_NAMES)}")
-
 
 def triton_available(dtype: str, device: torch.device | str) -> tuple[bool, str]:
     """Can the Triton GEMM run ``dtype`` on ``device``? tf32/fp8 need a GPU (tf32: cc >= 8.0, fp8: >= 8.9)."""
-    _check_dtype_name(dtype)
+    check_dtype_name("gemm", dtype, DTYPE_NAMES)
     dev = torch.device(device)
+    refusal = triton_device_refusal(dev)
+    if refusal:
+        return False, refusal
     if interpreting():
-        if dev.type != "cpu":
-            return False, "Triton runs in the CPU interpreter; it needs CPU tensors"
         if dtype == "tf32":
             return False, "tf32 needs GPU tensor cores; the CPU interpreter would compute plain fp32"
         if dtype == "fp8" and FP8 is None:
             return False, "this torch build has no float8_e4m3fn dtype"
         return True, ""
-    if dev.type != "cuda":
-        return False, f"the Triton kernel needs a CUDA device, got {dev}"
     return _gpu_dtype_ok(dtype, dev)
 
 
 def torch_available(dtype: str, device: torch.device | str) -> tuple[bool, str]:
     """Can the PyTorch GEMM run ``dtype`` on ``device``? (fp8: torch._scaled_mm; tf32: GPU only.)"""
-    _check_dtype_name(dtype)
+    check_dtype_name("gemm", dtype, DTYPE_NAMES)
     dev = torch.device(device)
     if dev.type == "cuda":
         return _gpu_dtype_ok(dtype, dev)

@@ -84,17 +84,6 @@ ENUMS: dict[str, tuple[str, ...]] = {
 }
 # Fields a record with status "ok" must carry as numbers.
 OK_REQUIRED = ("median_s", "p20_s", "p80_s", "min_s", "count", "flops", "bytes")
-TELEMETRY_KEYS = (
-    "sm_clock_mhz",
-    "sm_clock_max_mhz",
-    "mem_clock_mhz",
-    "mem_clock_max_mhz",
-    "power_w",
-    "power_limit_w",
-    "temperature_c",
-    "clock_event_reasons",
-    "error",
-)
 NESTED = ("shape", "telemetry", "versions")
 CSV_COLUMNS = tuple(RECORD_FIELDS)
 MACHINE_REQUIRED: dict[str, str] = {"run_id": "str", "mode": "str"}
