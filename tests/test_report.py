@@ -367,3 +367,24 @@ def test_cli_report_and_project(tmp_path, capsys):
     assert cli.main(["project", "--runs", str(folder), "--chips", "H9000"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
     assert cli.main(["project", "--runs", str(tmp_path / "nope")]) == 2
+
+
+def test_cli_compare_and_claims_gain_workload_ratios(tmp_path, capsys):
+    """`compare A B` and `claims` judge the projected per-workload ratios of stored GPU runs."""
+    from gpucompare import cli
+
+    folder = _write_run(tmp_path)
+    assert cli.main(["compare", "h200", "h20", "--runs", str(folder), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    got = {w["basis"]: w for w in out["workloads"]}
+    # GEMM at e_c = 0.6: compute-bound on both chips, so the ratio is the bf16 peak ratio 989.4 / 148
+    assert got["workload:gemm/8192/bf16"]["ratio"] == pytest.approx(989.4 / 148, rel=1e-3)
+    # copy at e_m = 0.9: memory-bound, the bandwidth ratio 4.8 / 4.0
+    assert got["workload:copy/n/bf16"]["ratio"] == pytest.approx(4.8 / 4.0, rel=1e-3)
+    assert {"spec", "workloads", "a", "b"} <= set(out)
+
+    assert cli.main(["claims", "--id", "h200-almost-six-times-h20", "--results", str(folder), "--json"]) == 0
+    claim = json.loads(capsys.readouterr().out)[0]
+    verdicts = {v["basis"]: v["verdict"] for v in claim["verdicts"]}
+    assert verdicts["workload:gemm/8192/bf16"] == "reproduced"  # ≈6.7×: inside the accepted 5–7
+    assert verdicts["workload:copy/n/bf16"] == "refuted"  # 1.2×: memory-bound work does not see six times

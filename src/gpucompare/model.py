@@ -562,6 +562,26 @@ def workload_ratios(
     return provider
 
 
+
+def stored_workload_ratios(paths: Sequence[str] | None = None) -> Callable[[Any, Any], list[dict]] | None:
+    """:func:`workload_ratios` over stored runs: ``paths`` (run folders or folders of runs), else
+    ``results/runs`` when it exists. None when no run is found under the default; an explicit path with
+    no run is an error (``ResultsError``). The CLI's ``claims`` and ``compare`` both call this.
+    """
+    from gpucompare import results
+    from gpucompare.errors import ResultsError
+
+    if paths is None:
+        if not results.DEFAULT_ROOT.is_dir():
+            return None
+        runs = results.load_runs(results.DEFAULT_ROOT)
+        return workload_ratios(runs) if runs else None
+    runs = results.load_runs(list(paths))
+    if not runs:
+        raise ResultsError(f"no runs (run.json) under {', '.join(map(str, paths))}")
+    return workload_ratios(runs)
+
+
 # ---------------------------------------------------------------------------------- layer composition
 STEPS = ("train", "prefill", "decode")
 

@@ -13,7 +13,7 @@ import json
 import textwrap
 
 from gpucompare.claims import ClaimResult, check_claim, load_claims
-from gpucompare.errors import ClaimsError, ResultsError
+from gpucompare.errors import ClaimsError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,19 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--results",
         metavar="DIR",
         nargs="+",
-        help="run folders (or folders of runs) whose projected per-workload ratios are judged too",
+        help="run folders (or folders of runs) whose projected per-workload ratios are judged too "
+        "(default: results/runs when present; cpu-fallback runs never feed a verdict)",
     )
     p.set_defaults(func=run)
-
-
-def _provider(paths: list[str]):
-    """The model's per-workload ratio provider over the runs under ``paths``."""
-    from gpucompare import model, results
-
-    runs = results.load_runs(paths)
-    if not runs:
-        raise ResultsError(f"no runs (run.json) under {', '.join(paths)}")
-    return model.workload_ratios(runs)
 
 
 def _wrap(text: str, indent: str = "    ", width: int = 110) -> str:
@@ -88,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
         if not chosen:
             raise ClaimsError(f"unknown claim id {args.claim_id!r}; known: {', '.join(c.id for c in claims)}")
         claims = chosen
-    provider = _provider(args.results) if args.results else None
+    from gpucompare.model import stored_workload_ratios
+
+    provider = stored_workload_ratios(args.results)
     results = [check_claim(c, provider) for c in claims]
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))

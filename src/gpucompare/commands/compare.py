@@ -1,6 +1,6 @@
 """``gpucompare compare A B``: ratios of chip A over chip B per spec basis (bf16, fp8, tpp, bandwidth,
-memory, interconnect). ``--json`` prints ``{"a": ..., "b": ..., "spec": [...]}``; a ``workloads`` list
-(projected per-workload ratios) is meant to sit beside ``spec``.
+memory, interconnect) and per measured workload (the roofline projection of the stored GPU runs, plus the
+composed Llama-3-70B-layer steps). ``--json`` prints ``{"a": ..., "b": ..., "spec": [...], "workloads": [...]}``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("a", metavar="A", help="chip id, alias or driver device name (numerator)")
     p.add_argument("b", metavar="B", help="chip id, alias or driver device name (denominator)")
-    p.add_argument("--json", action="store_true", help="print a JSON object with a 'spec' list")
+    p.add_argument("--json", action="store_true", help="print a JSON object with 'spec' and 'workloads' lists")
+    p.add_argument(
+        "--runs",
+        nargs="+",
+        metavar="PATH",
+        help="runs whose projections give the per-workload ratios (default: results/runs when present)",
+    )
     p.set_defaults(func=run)
 
 
@@ -51,15 +57,30 @@ def format_ratios(a: Chip, b: Chip, ratios: list[BasisRatio]) -> str:
     return "\n".join(lines)
 
 
+def format_workload_ratios(a: Chip, b: Chip, rows: list[dict]) -> str:
+    if not any(r["basis"].startswith("workload:") for r in rows):
+        return "per-workload ratios: no GPU run stored (results/runs, or --runs) to project from"
+    lines = [f"per workload, projected from measured runs: t_{b.id} / t_{a.id} (bound on A / on B)", ""]
+    width = max(len(r["basis"]) for r in rows)
+    for r in rows:
+        ratio = "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        bounds = f"{r.get('bound_a') or '-'} / {r.get('bound_b') or '-'}"
+        lines.append(f"{r['basis'].ljust(width)}  {ratio:>8}  {bounds}")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
+    from gpucompare.model import stored_workload_ratios
+
     a, b = get_chip(args.a), get_chip(args.b)
     ratios = spec_ratios(a, b)
+    provider = stored_workload_ratios(args.runs)
+    workloads = provider(a, b) if provider else []
     if args.json:
-        print(
-            json.dumps(
-                {"a": _chip_ref(a), "b": _chip_ref(b), "spec": [r.to_dict() for r in ratios]}, indent=2
-            )
-        )
+        out = {"a": _chip_ref(a), "b": _chip_ref(b), "spec": [r.to_dict() for r in ratios], "workloads": workloads}
+        print(json.dumps(out, indent=2))
     else:
         print(format_ratios(a, b, ratios))
+        print()
+        print(format_workload_ratios(a, b, workloads))
     return 0
