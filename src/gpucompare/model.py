@@ -582,6 +582,47 @@ def stored_workload_ratios(paths: Sequence[str] | None = None) -> Callable[[Any,
     return workload_ratios(runs)
 
 
+
+# ------------------------------------------------------------------------------------ run-to-run noise
+NOISE_MIN_TIME_S = 100e-6  # the ≤ 1 % run-to-run goal applies to kernels longer than this
+
+
+def run_to_run_spread(analysis: Analysis) -> list[dict]:
+    """Spread of the medians of one kernel across repeated runs on the same chip.
+
+    Groups measured records by (chip or device, workload, shape, dtype, impl); a group measured in two or
+    more runs gives ``spread = (max - min) / median`` of its per-run medians. ``goal_applies`` marks kernels
+    whose median exceeds :data:`NOISE_MIN_TIME_S` (the goal is a spread ≤ 1 % for those). Sorted rows.
+    """
+    groups: dict[tuple, list[Measured]] = {}
+    for m in analysis.measured:
+        groups.setdefault((m.source, m.workload, m.shape_label, m.dtype, m.impl), []).append(m)
+    rows = []
+    for key, ms in sorted(groups.items()):
+        runs = sorted({m.run_id for m in ms})
+        if len(runs) < 2:
+            continue
+        medians = sorted(m.median_s for m in ms)
+        mid = statistics.median(medians)
+        rows.append(
+            {
+                "source": key[0],
+                "workload": key[1],
+                "shape_label": key[2],
+                "dtype": key[3],
+                "impl": key[4],
+                "runs": len(runs),
+                "median_of_medians_s": mid,
+                "min_median_s": medians[0],
+                "max_median_s": medians[-1],
+                "spread": (medians[-1] - medians[0]) / mid if mid > 0 else None,
+                "goal_applies": mid > NOISE_MIN_TIME_S,
+                "pipeline_check": any(m.pipeline_check for m in ms),
+            }
+        )
+    return rows
+
+
 # ---------------------------------------------------------------------------------- layer composition
 STEPS = ("train", "prefill", "decode")
 

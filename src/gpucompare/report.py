@@ -285,6 +285,21 @@ def build(
     t["measured"] = meas.sort_values(
         ["run_id", "workload", "shape_label", "dtype", "impl"], kind="stable"
     ).reset_index(drop=True)
+    noise_cols = [
+        "source",
+        "workload",
+        "shape_label",
+        "dtype",
+        "impl",
+        "runs",
+        "median_of_medians_s",
+        "min_median_s",
+        "max_median_s",
+        "spread",
+        "goal_applies",
+        "pipeline_check",
+    ]
+    t["noise"] = pd.DataFrame(model.run_to_run_spread(analysis), columns=noise_cols)
     t["efficiency"] = pd.DataFrame(
         [
             {
@@ -765,6 +780,12 @@ SECTIONS = (
         "for 80 such layers (no embedding, norms or communication).",
     ),
     ("validation", "Validation: projection vs measurement", ""),
+    (
+        "noise",
+        "Run-to-run noise",
+        "Kernels measured in two or more runs on the same chip: `spread = (max - min) / median` of the "
+        "per-run medians. Goal: ≤ 1 % for kernels longer than 100 µs (`goal_applies`).",
+    ),
     (
         "export_control",
         "Export-control tiers (ECCN 3A090, October 2023 rule)",

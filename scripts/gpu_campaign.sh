@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The GPU campaign (issue 6), one step per device call, so each stays under the 10-minute command limit.
+# Run from the repository root on a machine with an NVIDIA GPU and torch/Triton already installed:
+#
+#   bash scripts/gpu_campaign.sh tests   # GPU-marked tests at real sizes (bf16, fp8 included) + sm_90 compile check
+#   bash scripts/gpu_campaign.sh run     # one full GPU tier run -> results/runs/<date>-<host>-<chip>/
+#   bash scripts/gpu_campaign.sh pack    # tar results/runs into $OUT (the device tool brings back <= 8 files)
+#
+# Every step writes its log under ${OUT:-/tmp/gpucompare-out}. Nothing here edits a measured number.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/gpucompare-out}
+mkdir -p "$OUT"
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+# gpucompare.kernels is shipped from kernels/; without an install, expose it through a tiny editable install.
+python -c "import gpucompare.kernels" 2>/dev/null || pip install -q --no-deps -e . >"$OUT/install.log" 2>&1
+
+step=${1:-run}
+case "$step" in
+  tests)
+    { nvidia-smi; python -c "import torch, triton; print(torch.__version__, triton.__version__)"; } >"$OUT/machine.txt" 2>&1
+    python -m pytest -q -m gpu tests/ -p no:cacheprovider 2>&1 | tail -60 >"$OUT/gpu-tests.txt"
+    ;;
+  run)
+    shift || true
+    python -m gpucompare run --tier gpu --no-progress "$@" 2>&1 | tee "$OUT/run-$(date -u +%H%M%S).log" | tail -80
+    ;;
+  pack)
+    tar czf "$OUT/runs.tgz" results/runs
+    ls -la "$OUT"
+    ;;
+  *)
+    echo "usage: $0 tests|run|pack" >&2
+    exit 2
+    ;;
+esac
