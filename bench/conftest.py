@@ -11,8 +11,9 @@ appends the record to the session's run folder, and then replays the measured pe
 ``benchmark.stats`` are exactly our samples and ``--benchmark-json/--benchmark-autosave/--benchmark-compare``
 work as usual. ``benchmark.extra_info`` carries TFLOP/s, GB/s, % of local peak, the error, the telemetry
 summary and the status. With ``--benchmark-disable`` every case still runs (checked and timed) and its
-record is written. A skipped implementation is ``pytest.skip(reason)``; a wrong output fails the test with
-the message.
+record is written. A skipped implementation is ``pytest.skip(reason)``; a wrong output or an out-of-memory
+error fails the test with the message and the session goes on; a sticky CUDA error (the context is lost)
+ends the session with ``pytest.exit`` and one message, after writing that case's record.
 """
 
 from __future__ import annotations
@@ -220,19 +221,27 @@ def measure_case(benchmark, bench_state):
         state = bench_state
         writer = state.open()
         samples: list[float] = []
-        record = runner.measure_one(
-            w,
-            shape,
-            dtype,
-            impl,
-            device=state.device,
-            machine=writer.machine,
-            peaks=state.peaks,
-            timing_config=state.timing_config,
-            command=state.command,
-            run_id=writer.run_id,
-            samples_out=samples,
-        )
+        try:
+            record = runner.measure_one(
+                w,
+                shape,
+                dtype,
+                impl,
+                device=state.device,
+                machine=writer.machine,
+                peaks=state.peaks,
+                timing_config=state.timing_config,
+                command=state.command,
+                run_id=writer.run_id,
+                samples_out=samples,
+            )
+        except runner.DeviceLostError as lost:
+            # a sticky CUDA error: every later case in this process would fail the same way
+            try:
+                writer.append(lost.record)
+                state.records.append(lost.record)
+            finally:
+                pytest.exit(f"{lost} (records so far in {writer.path})", returncode=1)
         writer.append(record)
         state.records.append(record)
         benchmark.extra_info.update(

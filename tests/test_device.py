@@ -122,6 +122,12 @@ def _fake_nvml(**overrides):
         nvmlDeviceGetEnforcedPowerLimit=lambda h: 700_000,
         nvmlDeviceGetTemperature=lambda h, s: 61,
         nvmlDeviceGetCurrentClocksThrottleReasons=lambda h: 0x4 | 0x1,
+        NVML_PERF_POLICY_POWER=pynvml.NVML_PERF_POLICY_POWER,
+        NVML_PERF_POLICY_THERMAL=pynvml.NVML_PERF_POLICY_THERMAL,
+        violation_ns={pynvml.NVML_PERF_POLICY_POWER: 5_000, pynvml.NVML_PERF_POLICY_THERMAL: 0},
+    )
+    fake.nvmlDeviceGetViolationStatus = lambda h, policy: types.SimpleNamespace(
+        referenceTime=123, violationTime=fake.violation_ns[policy]
     )
     for key, value in overrides.items():
         setattr(fake, key, value)
@@ -134,7 +140,8 @@ def test_telemetry_reads_each_field_and_uses_the_older_throttle_api(monkeypatch)
     assert snap == {
         "sm_clock_mhz": 1755.0, "sm_clock_max_mhz": 1980.0, "mem_clock_mhz": 2619.0, "mem_clock_max_mhz": 2619.0,
         "power_w": pytest.approx(512.345), "power_limit_w": 700.0, "temperature_c": 61.0,
-        "clock_event_reasons": ["gpu_idle", "sw_power_cap"], "error": None,
+        "clock_event_reasons": ["gpu_idle", "sw_power_cap"], "power_violation_ns": 5_000,
+        "thermal_violation_ns": 0, "error": None,
     }
     assert device.throttled(snap, snap) is True
     assert device.versions()["driver"] == "580.65.06"
@@ -345,3 +352,20 @@ def test_describe_real_gpu():
     assert peaks["source"] in ("spec", "estimated-from-device")
     snap = device.telemetry_snapshot(0)
     assert set(snap) == {*device.TELEMETRY_FIELDS, "error"}
+
+
+def test_throttle_during_the_measurement_is_seen_by_the_violation_counters(monkeypatch):
+    fake = _fake_nvml(nvmlDeviceGetCurrentClocksThrottleReasons=lambda h: 0x1)  # idle before and after
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    before = device.telemetry_snapshot(0)
+    after = device.telemetry_snapshot(0)
+    assert device.throttled(before, after) is False  # counters unchanged, no slowdown reason
+    fake.violation_ns[pynvml.NVML_PERF_POLICY_THERMAL] += 2_000_000  # a thermal slowdown came and went
+    after = device.telemetry_snapshot(0)
+    assert after["clock_event_reasons"] == ["gpu_idle"]
+    assert device.throttled(before, after) is True
+    # counters only (reasons unreadable) still answer; nothing readable is unknown
+    no_reasons = {"clock_event_reasons": None, "power_violation_ns": 1, "thermal_violation_ns": 1}
+    assert device.throttled(no_reasons, dict(no_reasons)) is False
+    assert device.throttled(no_reasons, {**no_reasons, "power_violation_ns": 2}) is True
+    assert device.throttled({"clock_event_reasons": None}, {"clock_event_reasons": None}) is None

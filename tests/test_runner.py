@@ -5,6 +5,7 @@ Most tests use a fake workload (doubling a vector) so they do not depend on kern
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -287,7 +288,11 @@ def test_cli_run_copy_writes_a_run_folder(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize(
     ("args", "needle"),
-    [(["--only", "gemm,nope"], "nope"), (["--only", "copy", "--dtypes", "fp128"], "fp128")],
+    [
+        (["--only", "gemm,nope"], "nope"),
+        (["--only", "copy", "--dtypes", "fp128"], "fp128"),
+        (["--only", "copy", "--budget", "-1"], "budget"),
+    ],
 )
 def test_cli_run_bad_names_one_line_exit_2(tmp_path, capsys, args, needle):
     assert cli.main(["run", "--tier", "cpu", *args, "--out", str(tmp_path / "o")]) == 2
@@ -309,13 +314,21 @@ if {break_torch!r}:  # the torch copy returns x + 1: a wrong output
         return lambda: fn() + 1
     impls = tuple(dataclasses.replace(i, build=bad) if i.name == "torch" else i for i in copy.impls)
     wl.WORKLOADS["copy"] = dataclasses.replace(copy, impls=impls)
+if {lose_device!r}:  # the first case hits a sticky CUDA error
+    from gpucompare import runner
+    _real = runner.measure_one
+    def _lost(*args, **kw):
+        rec = _real(*args, **kw)
+        raise runner.DeviceLostError("CUDA context lost at case 1; no further case", dict(rec, status="failed", reason="lost"))
+    runner.measure_one = _lost
 """
 
 
-def _pytest_bench(tmp_path: Path, *extra: str, break_torch: bool = False, rc: int = 0):
+def _pytest_bench(tmp_path: Path, *extra: str, break_torch: bool = False, lose_device: bool = False, rc: int = 0):
     """``pytest bench/bench_bandwidth.py`` on the copy workload in a subprocess; (proc, run folder)."""
     res = tmp_path / "runs"
-    (tmp_path / "_bench_plugin.py").write_text(_PLUGIN.format(peaks=PEAKS, break_torch=break_torch))
+    plugin = _PLUGIN.format(peaks=PEAKS, break_torch=break_torch, lose_device=lose_device)
+    (tmp_path / "_bench_plugin.py").write_text(plugin)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     cmd = [
         sys.executable,
@@ -370,3 +383,189 @@ def test_pytest_bench_disabled_still_checks_and_writes_records(tmp_path):
     assert all(r["median_s"] is None for r in records if r["impl"] == "torch")
     assert "copy-n4099-fp32-torch: wrong output: relative error" in proc.stdout
     assert "fixture was not used" not in proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------- the GPU path, faked (no GPU needed)
+
+STICKY = "CUDA error: an illegal memory access was encountered\nCUDA kernel errors might be asynchronously reported"
+
+
+class CpuTensorsWorkload(FakeWorkload):
+    """FakeWorkload whose tensors stay on the CPU whatever device is asked, so the CUDA branch of the runner
+    runs here; keeps a weak reference to each input so tests can see it freed."""
+
+    def __init__(self, *impls):
+        super().__init__(*impls)
+        self.refs: list = []
+
+    def make_inputs(self, shape, dtype, device, seed=0):
+        import weakref
+
+        inputs = super().make_inputs(shape, dtype, "cpu", seed)
+        self.refs.append(weakref.ref(inputs["x"]))
+        return inputs
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch, spies):
+    """torch.cuda.synchronize / empty_cache recorded; ``state["broken"]`` makes synchronize raise STICKY."""
+    state = {"broken": False, "sync": 0, "empty_cache": 0, "probe": 0}
+
+    def synchronize(dev=None):
+        state["sync"] += 1
+        if state["broken"]:
+            raise RuntimeError(STICKY)
+
+    def empty_cache():
+        state["empty_cache"] += 1
+
+    real_probe = runner.cuda_context_error
+
+    def probe(dev):
+        state["probe"] += 1
+        return real_probe(dev) if state["broken"] else None
+
+    monkeypatch.setattr(torch.cuda, "synchronize", synchronize)
+    monkeypatch.setattr(torch.cuda, "empty_cache", empty_cache)
+    monkeypatch.setattr(runner, "cuda_context_error", probe)
+    monkeypatch.setattr(runner.devinfo, "cuda_index", lambda dev: 0)
+    spied = runner.timing.measure  # the spies fixture's counting wrapper
+    monkeypatch.setattr(runner.timing, "measure", lambda fn, **kw: spied(fn, **{**kw, "device": "cpu"}))
+    return state
+
+
+def one_gpu(w, impl_name, dtype="fp32"):
+    impl = next(i for i in w.impls if i.name == impl_name)
+    return runner.measure_one(
+        w, w.tiers["cpu"][0], dtype, impl, device="cuda", machine=MACHINE, peaks=PEAKS,
+        timing_config=FAST, command="pytest", run_id="run-1",
+    )  # fmt: skip
+
+
+def test_gpu_case_frees_its_memory_and_empties_the_cache(fake_gpu):
+    w = CpuTensorsWorkload()
+    rec = one_gpu(w, "torch")
+    assert rec["status"] == "ok", rec["reason"]
+    assert fake_gpu["empty_cache"] >= 1 and fake_gpu["probe"] == 0  # released; no probe after a success
+    assert w.refs[-1]() is None  # the case's input tensor is gone once its record is returned
+
+
+def test_gpu_oom_is_a_record_and_the_failed_case_is_freed(fake_gpu):
+    def oom(x):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 64.00 GiB")
+
+    w = CpuTensorsWorkload(_impl("oom", oom))
+    rec = one_gpu(w, "oom")
+    validate_record(rec)
+    assert rec["status"] == "failed"
+    assert rec["reason"] == "out of memory at shape n257 (fp32, oom) while first run"
+    assert fake_gpu["empty_cache"] >= 1 and fake_gpu["probe"] == 0
+    assert w.refs[-1]() is None  # not kept alive by the exception's traceback
+    assert one_gpu(w, "torch")["status"] == "ok"  # the suite goes on
+
+
+def test_non_sticky_gpu_failure_probes_the_context_and_goes_on(fake_gpu):
+    w = CpuTensorsWorkload(_impl("bad", lambda x: (_ for _ in ()).throw(ValueError("bad stride"))))
+    rec = one_gpu(w, "bad")
+    assert rec["status"] == "failed" and rec["reason"] == "first run raised ValueError: bad stride"
+    assert fake_gpu["probe"] == 1
+
+
+def test_sticky_cuda_error_raises_device_lost_with_the_record(fake_gpu):
+    def crash(x):
+        fake_gpu["broken"] = True
+        raise RuntimeError(STICKY)
+
+    w = CpuTensorsWorkload(_impl("crash", crash))
+    with pytest.raises(runner.DeviceLostError) as info:
+        one_gpu(w, "crash")
+    rec = info.value.record
+    validate_record(rec)
+    assert rec["status"] == "failed" and "illegal memory access" in rec["reason"]
+    assert "CUDA context is now unusable" in rec["reason"]
+    assert "double-n257-fp32-crash" in str(info.value) and "no further case" in str(info.value)
+    from gpucompare.errors import GpucompareError
+
+    assert isinstance(info.value, GpucompareError)  # the CLI prints it as one line
+
+
+def test_cuda_context_probe_reports_the_sticky_error(monkeypatch):
+    def synchronize(dev=None):
+        raise RuntimeError(STICKY)
+
+    monkeypatch.setattr(torch.cuda, "synchronize", synchronize)
+    assert runner.cuda_context_error(torch.device("cuda")) == (
+        "RuntimeError: CUDA error: an illegal memory access was encountered"
+    )
+
+
+def test_telemetry_reads_the_current_gpu_when_the_device_has_no_index(monkeypatch):
+    seen = []
+    monkeypatch.setattr(runner.devinfo, "cuda_index", lambda dev: 3)
+    monkeypatch.setattr(runner.devinfo, "telemetry_snapshot", lambda index=0: seen.append(index) or {})
+    runner._telemetry(torch.device("cuda"))
+    runner._telemetry(torch.device("cuda", 1))
+    assert seen == [3, 3]  # cuda_index resolves both (faked to 3 here)
+
+
+def test_run_suite_stops_on_a_lost_device_and_keeps_the_records(tmp_path, monkeypatch):
+    w = FakeWorkload()
+    shape = w.tiers["cpu"][0]
+    cases = [(w, shape, "fp32", w.impls[0])] * 3
+    calls = []
+
+    def measure_one(wl, sh, dt, impl, **kw):
+        calls.append(1)
+        rec = runner.measure_one.__wrapped__(wl, sh, dt, impl, **{**kw, "device": "cpu"})
+        if len(calls) == 2:
+            lost = {**rec, "status": "failed", "reason": "lost"}
+            raise runner.DeviceLostError("CUDA context lost at x", lost)
+        return rec
+
+    real = runner.measure_one
+    measure_one.__wrapped__ = real  # type: ignore[attr-defined]
+    monkeypatch.setattr(runner, "plan", lambda *a, **k: cases)
+    monkeypatch.setattr(runner, "describe_machine", lambda dev, cmd: ({**MACHINE, "command": cmd}, PEAKS))
+    monkeypatch.setattr(runner, "measure_one", measure_one)
+    out = io.StringIO()
+    with pytest.raises(runner.DeviceLostError, match="stopped after 2 of 3 cases"):
+        runner.run_suite("cpu", out_dir=tmp_path, progress=False, command="gpucompare run", stream=out)
+    (folder,) = tmp_path.iterdir()
+    run = load_run(folder)
+    assert [r["status"] for r in run.records] == ["ok", "failed"] and len(calls) == 2
+    assert "2 cases: 1 ok, 1 failed" in out.getvalue()
+
+
+def test_triton_autotuning_results_are_cached_on_disk_unless_the_user_says_otherwise():
+    code = (
+        "import os, gpucompare.runner, triton; from triton import knobs; "
+        "print(os.environ['TRITON_CACHE_AUTOTUNING'], knobs.autotuning.cache)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_CACHE_AUTOTUNING"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "True"]  # (setdefault: an explicit TRITON_CACHE_AUTOTUNING=0 wins)
+
+
+def test_cli_run_budget_reaches_the_timer_and_the_command(tmp_path, monkeypatch):
+    seen = []
+    real = runner.measure_one
+
+    def measure_one(*args, **kw):
+        seen.append(kw["timing_config"])
+        return real(*args, **kw)
+
+    _fast_peaks(monkeypatch)
+    monkeypatch.setattr(runner, "measure_one", measure_one)
+    argv = ["run", "--tier", "cpu", "--only", "copy", "--dtypes", "fp32", "--budget", "0.05"]
+    assert cli.main([*argv, "--out", str(tmp_path), "--no-progress"]) == 0
+    assert seen and all(c.budget_s == 0.05 and c.min_reps == FAST.min_reps for c in seen)
+    (folder,) = tmp_path.iterdir()
+    assert "--budget 0.05" in load_run(folder).records[0]["command"]
+
+
+def test_pytest_bench_stops_the_session_on_a_lost_device(tmp_path):
+    proc, folder = _pytest_bench(tmp_path, "--benchmark-disable", lose_device=True, rc=1)
+    records = load_run(folder).records
+    assert len(records) == 1 and records[0]["status"] == "failed"  # written, then nothing else ran
+    out = proc.stdout + proc.stderr
+    assert "CUDA context lost at case 1" in out and "1 cases: 0 ok, 1 failed" in out

@@ -129,10 +129,36 @@ def test_min_reps_is_a_floor_even_past_the_budget(clock):
 
 
 def test_warmup_stops_at_warmup_s(clock):
-    c = clock([3.0, 3.0, 3.0, 1.0, 1.0, 1.0, 1.0])
+    c = clock([3.0, 3.0, 3.0, 3.0, 1.0, 1.0, 1.0, 1.0])
     t = measure(c.fn, device="cpu", config=CFG, warmup_reps=100, warmup_s=5.0)
-    assert c.calls - t.count == 2  # 3 s then 6 s >= 5 s: two warm-up calls
+    # the cold call, then warm calls until 5 s after it: 3 s, 6 s >= 5 s -> three warm-up calls in all
+    assert c.calls - t.count == 3
     assert t.samples_s[:1] == (3.0,)
+
+
+def test_a_slow_cold_call_does_not_eat_the_warmup(clock):
+    # the first call compiles and autotunes (1000 s); it must not end the warm-up nor be a sample
+    c = clock([1000.0] + [2.0] * 5 + [1.0] * 50)
+    t = measure(c.fn, device="cpu", config=CFG, warmup_reps=100, warmup_s=9.0)
+    assert c.calls - t.count == 6  # cold + five warm calls of 2 s (10 s >= 9 s)
+    assert t.samples_s == (1.0, 1.0, 1.0) and t.max_s < 1000.0
+
+
+def test_samples_are_taken_with_the_garbage_collector_paused(clock):
+    import gc
+
+    c = clock([1.0] * 50)
+    states = []
+
+    def fn():
+        states.append(gc.isenabled())
+        c.fn()
+
+    assert gc.isenabled()
+    t = measure(fn, device="cpu", config=CFG)
+    assert states[: c.calls - t.count] == [True] * (c.calls - t.count)  # warm-up: untouched
+    assert states[c.calls - t.count :] == [False] * t.count  # samples: paused
+    assert gc.isenabled()  # restored
 
 
 def test_keyword_overrides_the_config(clock):
@@ -155,10 +181,13 @@ def fake_cuda(monkeypatch, clock):
             self.t = None
 
         def record(self, stream=None):
+            assert stream == "stream"  # the current stream, where the flush and fn's kernels go
             self.t = timing.time.perf_counter()
+            self.synced = False
             log.append("record")
 
         def elapsed_time(self, end):  # milliseconds, like torch.cuda.Event
+            assert self.synced and end.synced, "elapsed_time before a synchronize"
             return (end.t - self.t) * 1e3
 
     class Buffer:
@@ -179,8 +208,21 @@ def fake_cuda(monkeypatch, clock):
     monkeypatch.setattr(timing.devinfo, "l2_cache_bytes", lambda dev: 50 * 2**20)
     monkeypatch.setattr(timing.devinfo, "cuda_index", lambda dev: 0)
     monkeypatch.setattr(timing, "_flush_buffer", flush_buffer)
-    monkeypatch.setattr(torch.cuda, "Event", Event)
-    monkeypatch.setattr(torch.cuda, "synchronize", lambda dev=None: None)
+    def synchronize(dev=None):
+        log.append("sync")
+        for e in events:
+            e.synced = True
+
+    events: list = []
+    real_event = Event
+
+    def make_event(enable_timing=False):
+        e = real_event(enable_timing)
+        events.append(e)
+        return e
+
+    monkeypatch.setattr(torch.cuda, "synchronize", synchronize)
+    monkeypatch.setattr(torch.cuda, "Event", make_event)
     monkeypatch.setattr(torch.cuda, "current_stream", lambda dev=None: "stream")
     monkeypatch.setattr(torch.cuda, "device", lambda idx: contextlib.nullcontext())
     c = clock([1.0])
@@ -204,7 +246,20 @@ def test_gpu_loop_flushes_outside_the_events_and_sizes_from_l2(fake_cuda):
     assert sizes == [2 * 50 * 2**20]  # 2 × the device's L2, allocated once
     assert t.samples_s == (2.0,) * 10  # min_reps of the GPU config; the 5 s flush is never timed
     assert t.noise_target_met
-    assert log == ["flush", "fn"] * 3 + ["flush", "record", "fn", "record"] * 10  # warm-up, then timed
+    # synchronised warm-up, then one batch of 10 timed repetitions (flush before the start event), one sync
+    assert log == ["sync"] + ["flush", "fn", "sync"] * 3 + ["flush", "record", "fn", "record"] * 10 + ["sync"]
+
+
+def test_gpu_warmup_and_batches_ignore_the_cold_autotuning_call(fake_cuda):
+    # cold call 1000 s (autotuning), then 2 or 3 s per call + 5 s flush: 7.5 s per warm repetition
+    t, log, _ = fake_cuda([1000.0] + [2.0, 3.0] * 500, warmup_reps=100, warmup_s=20.0, budget_s=100.0,
+                          min_reps=10)
+    assert set(t.samples_s) == {2.0, 3.0} and t.budget_exhausted and not t.noise_target_met
+    warmup = log[: log.index("record")]
+    assert warmup.count("fn") == 4  # cold + three warm calls (7, 15, 22 s >= 20 s after the cold call)
+    # 10 samples (75 s), then batches sized by 7.5 s per repetition: 2, 1, 1 -> 4 synchronisations
+    timed = log[log.index("record") - 1 :]
+    assert timed.count("sync") == 4 and t.count == 14
 
 
 def test_gpu_loop_respects_budget_and_max_reps(fake_cuda):
@@ -243,7 +298,8 @@ def test_cpu_default_config_is_small_and_gpu_default_flushes():
     cpu = TimingConfig.for_device("cpu")
     assert cpu.budget_s <= 0.25 and cpu.min_reps == 3 and not cpu.flush_l2
     gpu = TimingConfig.for_device("cuda")
-    assert 1.0 <= gpu.budget_s <= 2.0 and gpu.flush_l2 and gpu.warmup_reps == 25 and gpu.warmup_s == 0.1
+    assert 0.5 <= gpu.budget_s <= 1.0 and gpu.min_reps >= 10 and gpu.flush_l2
+    assert gpu.warmup_reps == 25 and gpu.warmup_s == 0.1
 
 
 @pytest.mark.parametrize(

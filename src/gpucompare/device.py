@@ -103,7 +103,18 @@ TELEMETRY_FIELDS = (
     "power_limit_w",
     "temperature_c",
     "clock_event_reasons",
+    "power_violation_ns",
+    "thermal_violation_ns",
 )
+
+#: Cumulative NVML violation counters (``nvmlDeviceGetViolationStatus``: nanoseconds, since the driver
+#: loaded, that the clocks were held below their target by the power / thermal policy), by telemetry field.
+#: The clock-event reasons are instantaneous, read before and after a measurement; these counters also
+#: see a power cap or thermal slowdown that came and went *during* it.
+VIOLATION_POLICIES = {
+    "power_violation_ns": "NVML_PERF_POLICY_POWER",
+    "thermal_violation_ns": "NVML_PERF_POLICY_THERMAL",
+}
 
 # CPU peak measurement: n×n fp32 matmuls (best of reps) and a copy of COPY_BYTES.
 CPU_MM_SIZES = {"fp32": (2048, 5), "bf16": (1024, 3), "fp16": (256, 2)}
@@ -545,6 +556,9 @@ def telemetry_snapshot(index: int = 0) -> dict[str, Any]:
             return float(nv.nvmlDeviceGetTemperature(handle, sensor))
         return float(nv.nvmlDeviceGetTemperatureV(handle, sensor))
 
+    def violation(policy: str) -> Callable[[], int]:
+        return lambda: int(nv.nvmlDeviceGetViolationStatus(handle, getattr(nv, policy)).violationTime)
+
     readers: dict[str, Callable[[], Any]] = {
         "sm_clock_mhz": lambda: float(nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_SM)),
         "sm_clock_max_mhz": lambda: float(nv.nvmlDeviceGetMaxClockInfo(handle, nv.NVML_CLOCK_SM)),
@@ -554,6 +568,7 @@ def telemetry_snapshot(index: int = 0) -> dict[str, Any]:
         "power_limit_w": lambda: nv.nvmlDeviceGetEnforcedPowerLimit(handle) / 1e3,
         "temperature_c": temperature,
         "clock_event_reasons": reasons,
+        **{key: violation(policy) for key, policy in VIOLATION_POLICIES.items()},
     }
     snap: dict[str, Any] = {}
     failed = []
@@ -568,12 +583,21 @@ def telemetry_snapshot(index: int = 0) -> dict[str, Any]:
 
 
 def throttled(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> bool | None:
-    """True when either snapshot shows a slowdown reason (:data:`THROTTLE_REASONS`: power cap, thermal,
-    hardware slowdown, power brake); False when the reasons were read and none is a slowdown; None when
-    neither snapshot has reasons (unknown). Idle and application-clock settings do not count."""
-    seen = [s.get("clock_event_reasons") for s in (before, after) if s]
-    known = [r for r in seen if r is not None]
-    if not known:
-        return None
-    return any(name in THROTTLE_REASONS for reasons in known for name in reasons)
+    """Was the GPU slowed down around a measurement taken between the ``before`` and ``after`` snapshots?
 
+    True when either snapshot shows a slowdown reason (:data:`THROTTLE_REASONS`: power cap, thermal,
+    hardware slowdown, power brake), or a violation counter (:data:`VIOLATION_POLICIES`) grew from
+    ``before`` to ``after`` (a slowdown during the measurement that had ended by the second reading);
+    False when reasons or counters were read and show none; None when nothing was read (unknown).
+    Idle and application-clock settings do not count."""
+    snaps = [s for s in (before, after) if s]
+    known = [r for r in (s.get("clock_event_reasons") for s in snaps) if r is not None]
+    grew: bool | None = None
+    if before and after:
+        for key in VIOLATION_POLICIES:
+            b, a = before.get(key), after.get(key)
+            if b is not None and a is not None:
+                grew = bool(grew) or a > b
+    if not known and grew is None:
+        return None
+    return bool(grew) or any(name in THROTTLE_REASONS for reasons in known for name in reasons)

@@ -13,8 +13,16 @@ For each case, in this order (``measure_one``):
 4. telemetry before, ``gpucompare.timing.measure``, telemetry after; achieved TFLOP/s and GB/s from
    ``gpucompare.timing.throughput(flops, bytes, median)`` with the registry's counts.
 
-Any exception (an out-of-memory error included) makes the record ``failed`` with a one-line reason; the
-suite goes on. ``KeyboardInterrupt`` is not caught: records already written are kept by the writer.
+Any exception (an out-of-memory error included: ``out of memory at shape X while <phase>``) makes the
+record ``failed`` with a one-line reason; the suite goes on. After every case its tensors are released
+(``torch.cuda.empty_cache``; ``gc.collect`` after a failure) so large cases do not accumulate memory. A
+*sticky* CUDA error (illegal memory access, ...) leaves the process's CUDA context unusable: after a failure
+the context is probed, and :class:`DeviceLostError` (carrying the failed record) stops the suite with one
+clear message instead of hundreds of bogus failures. ``KeyboardInterrupt`` is not caught: records already
+written are kept by the writer.
+
+References run on the inputs' device (float64 on the GPU; a 16384³ reference GEMM takes ~0.2 s on an H100)
+and are freed before timing.
 
 Triton: ``gpucompare.kernels`` is imported here first, so interpreter mode is set on a CPU-only machine
 before any kernel module (imported lazily by the workloads) defines a ``@triton.jit`` kernel.
@@ -22,9 +30,13 @@ before any kernel module (imported lazily by the workloads) defines a ``@triton.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
+import gc
 import inspect
 import math
+import os
 import socket
 import subprocess
 import sys
@@ -36,13 +48,30 @@ from typing import Any, TextIO
 
 import torch
 
+# Triton's autotuner keeps its choice on disk (beside the compiled kernels, ~/.triton/cache) when this is set
+# before a kernel is decorated: a second run on the same machine (``pytest bench/`` after ``gpucompare run``,
+# or a suite split into several processes) neither re-benchmarks ~11-24 configs per kernel nor compiles the
+# losers. Ignored by the CPU interpreter. An explicit setting in the environment wins.
+os.environ.setdefault("TRITON_CACHE_AUTOTUNING", "1")
+
 import gpucompare.kernels  # noqa: F401  (sets TRITON_INTERPRET before any kernel is defined)
 from gpucompare import device as devinfo
 from gpucompare import hw, reference, timing
+from gpucompare.errors import GpucompareError
 from gpucompare.results import DEFAULT_ROOT, SCHEMA_VERSION, RunWriter
 
 LOW_PRECISION = ("fp16", "bf16", "fp8")
 TIERS = ("cpu", "gpu")
+
+
+class DeviceLostError(GpucompareError):
+    """A sticky CUDA error (illegal memory access, misaligned address, device-side assert, ...) left the
+    process's CUDA context unusable: every later case would fail the same way, so the suite stops.
+    ``record`` is the failed record of the case where it was detected (to be written before stopping)."""
+
+    def __init__(self, message: str, record: dict):
+        super().__init__(message)
+        self.record = record
 
 
 # ---------------------------------------------------------------- machine and environment facts
@@ -196,9 +225,10 @@ def _baseline_output(workload: Any, shape: Any, impl: Any, inputs: dict, dtype: 
 
 
 def _telemetry(dev: torch.device) -> dict:
-    return dict(
-        devinfo.telemetry_snapshot(dev.index or 0) if dev.type == "cuda" else devinfo.telemetry_snapshot()
-    )
+    """One NVML reading of the GPU ``dev`` (``cuda`` without an index: the current device)."""
+    if dev.type != "cuda":
+        return dict(devinfo.telemetry_snapshot())
+    return dict(devinfo.telemetry_snapshot(devinfo.cuda_index(dev)))
 
 
 def measure_one(
@@ -218,7 +248,8 @@ def measure_one(
     """Check, then time, one case; return its record (schema version 1, see gpucompare.results).
 
     ``samples_out``: a list that receives the per-repetition times (seconds) when the case is timed,
-    for pytest-benchmark to store.
+    for pytest-benchmark to store. Raises :class:`DeviceLostError` (with the failed record) only when a
+    failure left the CUDA context unusable; every other failure is a ``failed`` record.
     """
     dev = torch.device(device)
     rec: dict[str, Any] = {
@@ -263,67 +294,129 @@ def measure_one(
         "hostname": machine.get("hostname") or socket.gethostname(),
     }
     where = f"{shape.label} ({dtype}, {impl.name})"
-    phase = "counting flops/bytes"
+    state = {"phase": "counting flops/bytes"}
+    oom = False
     try:
-        rec["flops"] = int(workload.flops(shape))
-        rec["bytes"] = int(workload.bytes(shape, dtype))
-
-        phase = "availability check"
-        ok, why = _available(impl, dtype, dev, shape)
-        if not ok:
-            return {**rec, "status": "skipped", "reason": why or f"{impl.name} is not available here"}
-        if dtype not in tuple(workload.dtypes_for(dev)):
-            return {**rec, "status": "skipped", "reason": f"{dtype} is not measured on this device ({dev})"}
-
-        phase = "building inputs"
-        inputs = workload.make_inputs(shape, dtype, dev, seed=0)
-        phase = "computing the reference"
-        ref = workload.reference(inputs)
-        phase = "building the implementation"
-        fn = impl.build(inputs, dtype)
-        phase = "first run"
-        out = fn()
-        _sync(dev)
-        phase = "correctness check"
-        base_out = _baseline_output(workload, shape, impl, inputs, dtype, dev)
-        chk = reference.check(out, ref, dtype, baseline=base_out)
-        rec["rel_error"] = chk.rel_error if math.isfinite(chk.rel_error) else None
-        rec["error_bound"] = chk.bound
-        del out, ref, base_out
-        if not chk.ok:
-            return {**rec, "status": "failed", "reason": f"wrong output: {chk.message}"}
-
-        phase = "timing"
-        before = _telemetry(dev)
-        t = timing.measure(fn, device=dev, config=timing_config)
-        after = _telemetry(dev)
-        tflops, gbps = timing.throughput(rec["flops"], rec["bytes"], t.median_s)
-        rec.update(
-            status="ok",
-            median_s=t.median_s,
-            p20_s=t.p20_s,
-            p80_s=t.p80_s,
-            min_s=t.min_s,
-            count=int(t.count),
-            cv=t.cv,
-            rel_iqr=t.rel_iqr,
-            noise_target_met=bool(t.noise_target_met),
-            tflops=tflops,
-            gbps=gbps,
-            telemetry={"before": before, "after": after},
-            throttled=devinfo.throttled(before, after),
+        result = _check_and_time(
+            rec, state, workload, shape, dtype, impl, dev, timing_config, samples_out
         )
-        if samples_out is not None:
-            samples_out.extend(float(x) for x in t.samples_s)
-        return rec
     except Exception as exc:
-        if _is_oom(exc):
-            if dev.type == "cuda":
-                torch.cuda.empty_cache()
-            reason = f"out of memory at shape {where} while {phase}"
+        oom = _is_oom(exc)
+        if oom:
+            reason = f"out of memory at shape {where} while {state['phase']}"
         else:
-            reason = f"{phase} raised {_first_line(exc)}"
-        return {**rec, "status": "failed", "reason": reason}
+            reason = f"{state['phase']} raised {_first_line(exc)}"
+        result = {**rec, "status": "failed", "reason": reason}
+    # Out of the except block, so the traceback (and the tensors its frames hold) is gone: free this case's
+    # inputs, outputs and reference before the next case, whose sizes may need all of the memory.
+    release_memory(dev, collect=result["status"] == "failed")
+    if dev.type == "cuda" and result["status"] == "failed" and not oom:
+        broken = cuda_context_error(dev)
+        if broken is not None:
+            result["reason"] = (
+                f"{result['reason']}; the CUDA context is now unusable ({broken}): a sticky error such as "
+                "an illegal memory access, possibly raised asynchronously by an earlier kernel"
+            )
+            raise DeviceLostError(
+                f"CUDA context lost at {case_id(workload, shape, dtype, impl)} ({result['reason']}); "
+                "no further case can run in this process",
+                result,
+            )
+    return result
+
+
+def _check_and_time(
+    rec: dict[str, Any],
+    state: dict[str, str],
+    workload: Any,
+    shape: Any,
+    dtype: str,
+    impl: Any,
+    dev: torch.device,
+    timing_config: Any,
+    samples_out: list[float] | None,
+) -> dict:
+    """The body of :func:`measure_one`; ``state["phase"]`` says what it is doing (for failure messages)."""
+    rec["flops"] = int(workload.flops(shape))
+    rec["bytes"] = int(workload.bytes(shape, dtype))
+
+    state["phase"] = "availability check"
+    ok, why = _available(impl, dtype, dev, shape)
+    if not ok:
+        return {**rec, "status": "skipped", "reason": why or f"{impl.name} is not available here"}
+    if dtype not in tuple(workload.dtypes_for(dev)):
+        return {**rec, "status": "skipped", "reason": f"{dtype} is not measured on this device ({dev})"}
+
+    state["phase"] = "building inputs"
+    inputs = workload.make_inputs(shape, dtype, dev, seed=0)
+    state["phase"] = "computing the reference"
+    ref = workload.reference(inputs)  # on the inputs' device: the GPU computes its own float64 reference
+    _sync(dev)
+    state["phase"] = "building the implementation"
+    fn = impl.build(inputs, dtype)
+    state["phase"] = "first run"
+    out = fn()  # Triton compiles and autotunes here, never inside a timed sample
+    _sync(dev)
+    state["phase"] = "correctness check"
+    base_out = _baseline_output(workload, shape, impl, inputs, dtype, dev)
+    chk = reference.check(out, ref, dtype, baseline=base_out)
+    rec["rel_error"] = chk.rel_error if math.isfinite(chk.rel_error) else None
+    rec["error_bound"] = chk.bound
+    del out, ref, base_out  # the float64 reference can be GiBs: not held while timing
+    if not chk.ok:
+        return {**rec, "status": "failed", "reason": f"wrong output: {chk.message}"}
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
+
+    state["phase"] = "timing"
+    before = _telemetry(dev)  # NVML is read outside the timed loop only
+    t = timing.measure(fn, device=dev, config=timing_config)
+    after = _telemetry(dev)
+    tflops, gbps = timing.throughput(rec["flops"], rec["bytes"], t.median_s)
+    rec.update(
+        status="ok",
+        median_s=t.median_s,
+        p20_s=t.p20_s,
+        p80_s=t.p80_s,
+        min_s=t.min_s,
+        count=int(t.count),
+        cv=t.cv,
+        rel_iqr=t.rel_iqr,
+        noise_target_met=bool(t.noise_target_met),
+        tflops=tflops,
+        gbps=gbps,
+        telemetry={"before": before, "after": after},
+        throttled=devinfo.throttled(before, after),
+    )
+    if samples_out is not None:
+        samples_out.extend(float(x) for x in t.samples_s)
+    return rec
+
+
+def release_memory(dev: torch.device, collect: bool = False) -> None:
+    """Between cases: ``gc.collect()`` when asked (after a failure, whose traceback may have left reference
+    cycles holding tensors), then return the CUDA caching allocator's free blocks to the driver
+    (``torch.cuda.empty_cache``), so a 16384³ GEMM or a 16k-token attention starts from a clean device.
+    Never raises (a broken CUDA context is reported by :func:`cuda_context_error`)."""
+    if collect:
+        gc.collect()
+    if dev.type == "cuda":
+        with contextlib.suppress(Exception):  # a sticky CUDA error: cuda_context_error says so
+            torch.cuda.empty_cache()
+
+
+def cuda_context_error(dev: torch.device) -> str | None:
+    """None when the CUDA context of ``dev`` still works (a synchronize and a tiny kernel succeed), else the
+    one-line error. After an illegal memory access, a misaligned address or a device-side assert, every later
+    CUDA call in the process fails with the same error ("sticky" errors)."""
+    try:
+        torch.cuda.synchronize(dev)
+        probe = torch.ones(4, device=dev)
+        if float((probe + 1).sum().item()) != 8.0:
+            return "a probe kernel returned a wrong sum"
+    except Exception as exc:
+        return _first_line(exc)
+    return None
 
 
 # ---------------------------------------------------------------- presentation (shared by the CLI and pytest)
@@ -436,14 +529,21 @@ def run_suite(
     command: str | None = None,
     stream: TextIO | None = None,
     progress_stream: TextIO | None = None,
+    budget_s: float | None = None,
 ) -> Path:
     """Run a tier (``ValueError`` for bad names, before anything is written); return the run folder.
 
     Records are appended as they are measured (``RunWriter``); the summary table goes to ``stream``
-    (stdout), the progress lines to ``progress_stream`` (stderr).
+    (stdout), the progress lines to ``progress_stream`` (stderr). ``budget_s``: the timing budget per case
+    instead of the device default (:meth:`gpucompare.timing.TimingConfig.for_device`).
     """
     hw.configure_triton()
     dev = hw.default_device()
+    config = timing.TimingConfig.for_device(dev)
+    if budget_s is not None:
+        if isinstance(budget_s, bool) or not isinstance(budget_s, (int, float)) or not budget_s > 0:
+            raise ValueError(f"the timing budget must be a positive number of seconds, got {budget_s!r}")
+        config = dataclasses.replace(config, budget_s=float(budget_s))
     tier = tier or default_tier()
     cases = plan(tier, only, dtypes, device=dev)
     if not cases:
@@ -454,25 +554,35 @@ def run_suite(
     machine, peaks = describe_machine(dev, command)
     machine["tier"] = tier
     writer = RunWriter(out_dir, machine)
-    config = timing.TimingConfig.for_device(dev)
     bar = Progress(len(cases), progress_stream, enabled=progress)
-    for w, shape, dt, impl in cases:
+    out = stream if stream is not None else sys.stdout
+    for n, (w, shape, dt, impl) in enumerate(cases, start=1):
         bar.start(case_id(w, shape, dt, impl))
-        rec = measure_one(
-            w,
-            shape,
-            dt,
-            impl,
-            device=dev,
-            machine=writer.machine,
-            peaks=peaks,
-            timing_config=config,
-            command=command,
-            run_id=writer.run_id,
-        )
+        try:
+            rec = measure_one(
+                w,
+                shape,
+                dt,
+                impl,
+                device=dev,
+                machine=writer.machine,
+                peaks=peaks,
+                timing_config=config,
+                command=command,
+                run_id=writer.run_id,
+            )
+        except DeviceLostError as lost:
+            writer.append(lost.record)
+            bar.finish(lost.record)
+            out.write(format_summary(writer.records) + "\n")
+            out.write(f"results: {writer.path}\n")
+            raise DeviceLostError(
+                f"{lost}; stopped after {n} of {len(cases)} cases (records so far in {writer.path}); "
+                "run the rest in a new process (e.g. --only with the remaining workloads)",
+                lost.record,
+            ) from None
         writer.append(rec)
         bar.finish(rec)
-    out = stream if stream is not None else sys.stdout
     out.write(format_summary(writer.records) + "\n")
     out.write(f"results: {writer.path}\n")
     return writer.path

@@ -7,6 +7,10 @@ is never inside the timed interval.
 
 CPU (``method="perf_counter"``): warm-up, then ``time.perf_counter`` around each call; no cache flush.
 
+Warm-up: the first (cold) call may compile and autotune Triton kernels or pick cuBLAS algorithms, so it is
+never a sample and its duration counts neither towards ``warmup_s`` nor towards the per-repetition
+estimate that sizes the GPU batches. Python's garbage collector is paused while samples are taken.
+
 Both: repeat until the median is stable -- the relative interquartile range
 ``rel_iqr = (p75 - p25) / median <= noise_target``, checked once ``min_reps`` samples exist -- or until the
 time budget ``budget_s`` or ``max_reps`` is reached; the :class:`Timing` record says which
@@ -22,6 +26,8 @@ counts divided by the median).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import statistics
 import time
@@ -49,7 +55,7 @@ class TimingConfig:
 
     min_reps: int = 5
     max_reps: int = 1000
-    budget_s: float = 1.5
+    budget_s: float = 1.0
     warmup_reps: int = 25
     warmup_s: float = 0.1
     noise_target: float = 0.01
@@ -72,11 +78,16 @@ class TimingConfig:
 
     @classmethod
     def for_device(cls, device: torch.device | str | None = None) -> TimingConfig:
-        """GPU: ~1.5 s per measurement, 25 reps / 100 ms warm-up, L2 flush, ≥ 10 samples.
-        CPU: 0.2 s per measurement, 2 reps / 20 ms warm-up, ≥ 3 samples, so the CPU suite stays fast."""
+        """GPU: at most ~1 s per measurement (≥ 10 samples, ≤ 1000), 25 reps / 100 ms warm-up after the
+        cold call, L2 flush; a kernel whose median is stable to 1 % stops after 10 samples.
+        CPU: 0.2 s per measurement, 2 reps / 20 ms warm-up, ≥ 3 samples, so the CPU suite stays fast.
+
+        GPU suite arithmetic (~350 cases): a stable kernel costs ~10 × its time, an unstable one ``budget_s``
+        (or ``max_reps`` × (time + ~80 µs flush and launch), ~0.1 s for a 20 µs kernel); so the timed part
+        is at most ~350 × 1 s ≈ 6 min and typically 1–3 min (compilation and references come on top)."""
         dev = hw.default_device() if device is None else torch.device(device)
         if dev.type == "cuda":
-            return cls(min_reps=10, max_reps=1000, budget_s=1.5, warmup_reps=25, warmup_s=0.1)
+            return cls(min_reps=10, max_reps=1000, budget_s=1.0, warmup_reps=25, warmup_s=0.1)
         return cls(min_reps=3, max_reps=200, budget_s=0.2, warmup_reps=2, warmup_s=0.02, flush_l2=False)
 
 
@@ -240,23 +251,54 @@ def _stop(samples: list[float], cfg: TimingConfig, elapsed: float) -> tuple[bool
     return False, False
 
 
-def _measure_cpu(fn: Callable[[], Any], cfg: TimingConfig) -> Timing:
-    start = time.perf_counter()
-    n = 0
-    while True:  # warm-up: at least one call, then until warmup_reps calls or warmup_s seconds
+@contextlib.contextmanager
+def _gc_paused():
+    """Python's cyclic garbage collector off while samples are taken (as ``timeit`` does), so a collection
+    pause cannot land inside a sample; restored afterwards, also on an exception."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _warm_up(
+    fn: Callable[[], Any], cfg: TimingConfig, sync: Callable[[], None], flush: Callable[[], None]
+) -> float | None:
+    """Warm-up; return the mean wall time of one warm repetition (flush + call + sync) in seconds, or None
+    when there was no warm call.
+
+    The first call is the cold one (Triton compilation and autotuning, cuBLAS heuristics and workspace,
+    lazy module loading) and may take many seconds: it counts towards ``warmup_reps`` but neither towards
+    ``warmup_s`` nor towards the per-repetition estimate. Warm calls follow until ``warmup_reps`` calls in
+    all, or until ``warmup_s`` seconds have passed since the cold call ended.
+    """
+    flush()
+    fn()
+    sync()
+    n, start = 1, time.perf_counter()
+    while n < cfg.warmup_reps and time.perf_counter() - start < cfg.warmup_s:
+        flush()
         fn()
+        sync()
         n += 1
-        if n >= cfg.warmup_reps or time.perf_counter() - start >= cfg.warmup_s:
-            break
+    return (time.perf_counter() - start) / (n - 1) if n > 1 else None
+
+
+def _measure_cpu(fn: Callable[[], Any], cfg: TimingConfig) -> Timing:
+    _warm_up(fn, cfg, lambda: None, lambda: None)
     samples: list[float] = []
-    start = time.perf_counter()
-    while True:
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-        stop, exhausted = _stop(samples, cfg, time.perf_counter() - start)
-        if stop:
-            return summarise(samples, cfg.noise_target, method=METHOD_CPU, budget_exhausted=exhausted)
+    with _gc_paused():
+        start = time.perf_counter()
+        while True:
+            t0 = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - t0)
+            stop, exhausted = _stop(samples, cfg, time.perf_counter() - start)
+            if stop:
+                return summarise(samples, cfg.noise_target, method=METHOD_CPU, budget_exhausted=exhausted)
 
 
 def _flush_buffer(nbytes: int, dev: torch.device) -> torch.Tensor:
@@ -278,38 +320,41 @@ def _measure_cuda(fn: Callable[[], Any], dev: torch.device, cfg: TimingConfig) -
         if flush_buf is not None:
             flush_buf.zero_()
 
-    with torch.cuda.device(idx):
-        stream = torch.cuda.current_stream(dev)
+    def sync() -> None:
         torch.cuda.synchronize(dev)
-        start = time.perf_counter()
-        n = 0
-        while True:  # warm-up, flush included so the per-call estimate covers the whole repetition
-            flush()
-            fn()
-            n += 1
-            torch.cuda.synchronize(dev)
-            if n >= cfg.warmup_reps or time.perf_counter() - start >= cfg.warmup_s:
-                break
-        per_rep = max((time.perf_counter() - start) / n, 1e-6)
 
+    with torch.cuda.device(idx):
+        # Everything (flush, events, fn's kernels) goes to the current stream of the device: the flush is
+        # ordered before the start event, and the events bracket exactly fn's work.
+        stream = torch.cuda.current_stream(dev)
+        sync()
+        per_rep = _warm_up(fn, cfg, sync, flush)
         samples: list[float] = []
-        start = time.perf_counter()
-        while True:
-            remaining = max(cfg.budget_s - (time.perf_counter() - start), 0.0)
-            batch = max(cfg.min_reps - len(samples), max(1, len(samples) // 4), 1)
-            batch = min(batch, cfg.max_reps - len(samples))
-            if len(samples) >= cfg.min_reps:
-                batch = max(1, min(batch, int(remaining / per_rep)))
-            events = []
-            for _ in range(batch):
-                flush()
-                begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                begin.record(stream)
-                fn()
-                end.record(stream)
-                events.append((begin, end))
-            torch.cuda.synchronize(dev)
-            samples.extend(b.elapsed_time(e) / 1e3 for b, e in events)
-            stop, exhausted = _stop(samples, cfg, time.perf_counter() - start)
-            if stop:
-                return summarise(samples, cfg.noise_target, method=METHOD_GPU, budget_exhausted=exhausted)
+        with _gc_paused():
+            start = time.perf_counter()
+            while True:
+                elapsed = time.perf_counter() - start
+                remaining = max(cfg.budget_s - elapsed, 0.0)
+                if per_rep is None and samples:  # no warm call to learn from: use what was measured so far
+                    per_rep = max(elapsed / len(samples), 1e-6)
+                # Batches of repetitions are queued back to back (the GPU never waits on Python between
+                # them) and synchronised once; a batch never outlasts the remaining budget after min_reps.
+                batch = max(cfg.min_reps - len(samples), len(samples) // 4, 1)
+                batch = min(batch, cfg.max_reps - len(samples))
+                if len(samples) >= cfg.min_reps and per_rep is not None:
+                    batch = max(1, min(batch, int(remaining / max(per_rep, 1e-6))))
+                elif per_rep is None:
+                    batch = 1
+                events = []
+                for _ in range(batch):
+                    flush()
+                    begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                    begin.record(stream)
+                    fn()
+                    end.record(stream)
+                    events.append((begin, end))
+                sync()  # elapsed_time needs both events completed
+                samples.extend(b.elapsed_time(e) / 1e3 for b, e in events)
+                stop, exhausted = _stop(samples, cfg, time.perf_counter() - start)
+                if stop:
+                    return summarise(samples, cfg.noise_target, method=METHOD_GPU, budget_exhausted=exhausted)

@@ -1,7 +1,7 @@
 """``gpucompare run``: measure a tier of workloads here and write a run folder under ``--out``.
 
     gpucompare run [--tier cpu|gpu] [--only gemm,attention_fwd] [--dtypes fp16,bf16]
-                   [--out DIR] [--no-progress]
+                   [--budget SECONDS] [--out DIR] [--no-progress]
 
 Default tier: ``gpu`` when a CUDA GPU is present, else ``cpu`` (Triton in interpreter mode, the measured
 CPU peak as the roof). Unknown workloads or dtypes are a one-line error with exit status 2.
@@ -46,6 +46,14 @@ def register(subparsers) -> None:
     p.add_argument(
         "--out", default=str(DEFAULT_ROOT), metavar="DIR", help=f"runs folder (default: {DEFAULT_ROOT})"
     )
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        metavar="S",
+        help="timing budget per case in seconds (default: 1.0 on a GPU, 0.2 on the CPU); a case whose median "
+        "is stable to 1 %% stops earlier",
+    )
     p.add_argument("--no-progress", action="store_true", help="no per-case progress lines on stderr")
     p.set_defaults(func=main)
 
@@ -55,13 +63,25 @@ def main(args: argparse.Namespace) -> int:
 
     # The command as parsed (not sys.argv, which is the caller's when main() is called in-process).
     parts = ["gpucompare", "run"]
-    for flag, value in (("--tier", args.tier), ("--only", args.only), ("--dtypes", args.dtypes)):
+    budget = getattr(args, "budget", None)
+    for flag, value in (
+        ("--tier", args.tier),
+        ("--only", args.only),
+        ("--dtypes", args.dtypes),
+        ("--budget", None if budget is None else f"{budget:g}"),
+    ):
         if value:
             parts += [flag, value if isinstance(value, str) else ",".join(value)]
     command = shlex.join([*parts, "--out", args.out])
     try:
         runner.run_suite(
-            args.tier, args.only, args.dtypes, args.out, progress=not args.no_progress, command=command
+            args.tier,
+            args.only,
+            args.dtypes,
+            args.out,
+            progress=not args.no_progress,
+            command=command,
+            budget_s=budget,
         )
     except ValueError as exc:  # unknown workload / dtype / tier, or nothing to run
         raise GpucompareError(str(exc).splitlines()[0]) from None
