@@ -3,7 +3,10 @@
 # Run from the repository root on a machine with an NVIDIA GPU and torch/Triton already installed:
 #
 #   bash scripts/gpu_campaign.sh tests   # GPU-marked tests at real sizes (bf16, fp8 included) + sm_90 compile check
-#   bash scripts/gpu_campaign.sh run     # one full GPU tier run -> results/runs/<date>-<host>-<chip>/
+#   bash scripts/gpu_campaign.sh run --only gemm,gemm_decode        # the GPU tier in three parts, each under
+#   bash scripts/gpu_campaign.sh run --only attention_fwd,decode_attention,copy,triad   # 10 minutes on a fresh
+#   bash scripts/gpu_campaign.sh run --only attention_bwd               # machine (Triton compile + autotune)
+#                                        # -> results/runs/<date>-<host>-<chip>[-N]/
 #   bash scripts/gpu_campaign.sh pack    # tar results/runs into $OUT (the device tool brings back <= 8 files)
 #
 # Every step writes its log under ${OUT:-/tmp/gpucompare-out}. Nothing here edits a measured number.
