@@ -10,6 +10,7 @@ Kept small and stable; ``gemm``, ``bandwidth``, ``attention`` and ``decode`` imp
 - ``pick_configs`` returns the autotune configs for the GPU, or the single big-tile config the
   interpreter needs (it costs ~3-4 ms per program x loop iteration, and autotune with two or more
   configs fails on the CPU).
+- ``max_shared_memory`` is the per-block shared-memory limit autotune pruning checks tiles against.
 - ``upcast_bf16`` says whether a kernel must upcast bf16 tiles to fp32 (the interpreter computes
   bf16 arithmetic on raw bits, so it is wrong there; the GPU uses native bf16).
 - ``round_bf16_in_kernel`` / ``rne_to_bf16``: the interpreter's fp32 -> bf16 cast truncates; a kernel
@@ -24,7 +25,7 @@ import torch
 import triton
 import triton.language as tl
 
-from gpucompare.hw import interpreting
+from gpucompare.hw import has_gpu, interpreting
 
 FLOAT_DTYPES: tuple[torch.dtype, ...] = (torch.float32, torch.float16, torch.bfloat16)
 """The storage dtypes every elementwise / GEMM kernel accepts (fp8 is handled by its own entry points)."""
@@ -132,6 +133,22 @@ def check_out(
 def pick_configs(gpu: list[triton.Config], interp: triton.Config) -> list[triton.Config]:
     """Autotune configs: the GPU list, or the one big-tile config when interpreting."""
     return [interp] if interpreting() else gpu
+
+
+H100_MAX_SHARED_BYTES = 232_448
+"""Shared memory one block may use on an H100 (227 KiB, opt-in); the limit assumed without a GPU."""
+
+
+def max_shared_memory(device: torch.device | str | None) -> int:
+    """Largest shared memory (bytes) one block may use on ``device``: the CUDA device's opt-in limit,
+    or ``H100_MAX_SHARED_BYTES`` when that is unknown (CPU, meta tensors, an older torch)."""
+    dev = torch.device(device) if device is not None else None
+    if dev is not None and dev.type == "cuda" and has_gpu():
+        props = torch.cuda.get_device_properties(dev)
+        limit = getattr(props, "shared_memory_per_block_optin", None)
+        if limit:
+            return int(limit)
+    return H100_MAX_SHARED_BYTES
 
 
 def upcast_bf16(dtype: torch.dtype) -> bool:

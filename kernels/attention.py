@@ -45,6 +45,7 @@ from gpucompare.kernels._common import (
     check_same,
     check_tensor,
     check_triton_device,
+    max_shared_memory,
     pick_configs,
     upcast_bf16,
 )
@@ -487,43 +488,76 @@ def _attn_bwd_dq(
 
 _TUNE_KEY = ["Sq", "Sk", "HEAD_DIM", "CAUSAL", "UPCAST", "DOT_PREC"]
 
+# fp32 inputs use IEEE dots, which run on the CUDA cores with every operand tile held in registers: the
+# 16-bit tiles below spill hundreds of KB per thread for fp32 on sm_90 (and the 128x128 forward tile needs
+# 256 KB of shared memory at D=128, over the H100's 227 KB), taking minutes to compile. fp32 gets its own
+# small tiles (area <= _FP32_MAX_TILE); ``_prune_by_precision`` gives each precision only its own configs.
+# See kernels/NOTES.md, "Compile check".
+_FP32_MAX_TILE = 32 * 64
+
+
+def _cfgs(tiles, warps, stages) -> list[triton.Config]:
+    return [
+        triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=w, num_stages=s)
+        for bm, bn in tiles
+        for w in warps
+        for s in stages
+    ]
+
+
+def _prune_by_precision(configs, named_args, **kwargs):
+    """Autotune pruning: IEEE (fp32) dots keep the small-tile configs, tensor-core dots the others."""
+    ieee = kwargs.get("DOT_PREC") == "ieee"
+    kept = [c for c in configs if (c.kwargs["BLOCK_M"] * c.kwargs["BLOCK_N"] <= _FP32_MAX_TILE) == ieee]
+    return kept or configs
+
+
+def _fwd_smem_estimate(cfg: triton.Config, head_dim: int, elem_bytes: int) -> int:
+    """Forward shared memory on sm_90: the Q tile plus num_stages buffered K and V tiles,
+    (BLOCK_M + 2 x num_stages x BLOCK_N) x HEAD_DIM x element size (what the sm_90 compile reports)."""
+    kw = cfg.kwargs
+    return (kw["BLOCK_M"] + 2 * cfg.num_stages * kw["BLOCK_N"]) * head_dim * elem_bytes
+
+
+def _prune_fwd(configs, named_args, **kwargs):
+    """Forward pruning: by precision, then drop the configs over the device's shared memory
+    (on an H100: 128x128 tiles with 4 stages at D=128). Keeps the smallest one if none fits."""
+    kept = _prune_by_precision(configs, named_args, **kwargs)
+    q, d = named_args["Q"], kwargs["HEAD_DIM"]
+    limit = max_shared_memory(q.device)
+    fits = [c for c in kept if _fwd_smem_estimate(c, d, q.element_size()) <= limit]
+    return fits or [min(kept, key=lambda c: _fwd_smem_estimate(c, d, q.element_size()))]
+
+
+def _autotune(gpu: list[triton.Config], interp_blocks: tuple[int, int], key: list[str], fn, prune):
+    bm, bn = interp_blocks
+    interp = triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=4, num_stages=1)
+    tuner = triton.autotune(
+        configs=pick_configs(gpu, interp), key=key, prune_configs_by={"early_config_prune": prune}
+    )
+    return tuner(fn)
+
+
+# GPU configs: 16-bit tiles first, then the fp32 (IEEE) ones
+_FWD_CONFIGS = _cfgs(((128, 64), (128, 128)), (4, 8), (2, 3, 4)) + _cfgs(((32, 64),), (4, 8), (2,))
+_DKDV_CONFIGS = _cfgs(((32, 128), (64, 128), (64, 64)), (4, 8), (2, 3)) + _cfgs(((32, 32),), (4, 8), (2,))
+_DQ_CONFIGS = _cfgs(((128, 32), (128, 64), (64, 64)), (4, 8), (2, 3)) + _cfgs(((32, 32),), (4, 8), (2,))
+
 
 @functools.cache
 def _tuned_fwd():
-    gpu = [
-        triton.Config({"BLOCK_M": 128, "BLOCK_N": bn}, num_warps=w, num_stages=s)
-        for bn in (64, 128)
-        for w in (4, 8)
-        for s in (2, 3, 4)
-    ]
-    interp = triton.Config({"BLOCK_M": _INTERP_FWD[0], "BLOCK_N": _INTERP_FWD[1]}, num_warps=4, num_stages=1)
-    return triton.autotune(configs=pick_configs(gpu, interp), key=_TUNE_KEY)(_attn_fwd)
+    return _autotune(_FWD_CONFIGS, _INTERP_FWD, _TUNE_KEY, _attn_fwd, _prune_fwd)
 
 
 @functools.cache
 def _tuned_dkdv():
-    gpu = [
-        triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=w, num_stages=s)
-        for bm, bn in ((32, 128), (64, 128), (64, 64))
-        for w in (4, 8)
-        for s in (2, 3)
-    ]
-    interp = triton.Config({"BLOCK_M": _INTERP_BWD[0], "BLOCK_N": _INTERP_BWD[1]}, num_warps=4, num_stages=1)
-    return triton.autotune(configs=pick_configs(gpu, interp), key=["Sq", "Sk", "GROUP", *_TUNE_KEY[2:]])(
-        _attn_bwd_dkdv
-    )
+    key = ["Sq", "Sk", "GROUP", *_TUNE_KEY[2:]]
+    return _autotune(_DKDV_CONFIGS, _INTERP_BWD, key, _attn_bwd_dkdv, _prune_by_precision)
 
 
 @functools.cache
 def _tuned_dq():
-    gpu = [
-        triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=w, num_stages=s)
-        for bm, bn in ((128, 32), (128, 64), (64, 64))
-        for w in (4, 8)
-        for s in (2, 3)
-    ]
-    interp = triton.Config({"BLOCK_M": _INTERP_BWD[0], "BLOCK_N": _INTERP_BWD[1]}, num_warps=4, num_stages=1)
-    return triton.autotune(configs=pick_configs(gpu, interp), key=_TUNE_KEY)(_attn_bwd_dq)
+    return _autotune(_DQ_CONFIGS, _INTERP_BWD, _TUNE_KEY, _attn_bwd_dq, _prune_by_precision)
 
 
 def _check_blocks(blocks: tuple[int, int] | None) -> None:

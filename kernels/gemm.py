@@ -34,6 +34,7 @@ from ._common import (
     check_tensor,
     check_triton_device,
     dtype_name,
+    max_shared_memory,
     pick_configs,
     rne_to_bf16,
     round_bf16_in_kernel,
@@ -53,8 +54,9 @@ def _cfg(bm: int, bn: int, bk: int, warps: int, stages: int, group: int = 8) -> 
     )
 
 
-# Hopper-oriented configs (also fine on Ampere/Ada; configs that exceed shared memory are pruned by the
-# autotuner as OutOfResources). BK=128 entries serve fp8 (1-byte elements).
+# Hopper-oriented configs (also fine on Ampere/Ada). BK=128 entries serve fp8 (1-byte elements);
+# ``_prune_gemm_configs`` drops, per call, those whose pipeline exceeds the device's shared memory
+# (all compile for sm_90; see kernels/NOTES.md, "Compile check").
 _GPU_CONFIGS = [
     _cfg(128, 256, 64, 8, 3),
     _cfg(256, 128, 64, 8, 3),
@@ -72,8 +74,30 @@ _GPU_CONFIGS = [
 _INTERP_CONFIG = _cfg(128, 128, 64, 4, 1, group=1)
 
 
+def _smem_estimate(cfg: triton.Config, elem_bytes: int) -> int:
+    """Shared memory of the software pipeline: num_stages x (A tile + B tile) bytes,
+    stages x (BLOCK_M x BLOCK_K + BLOCK_K x BLOCK_N) x element size (exact for sm_90 tensor-core dots)."""
+    kw = cfg.kwargs
+    return cfg.num_stages * (kw["BLOCK_M"] + kw["BLOCK_N"]) * kw["BLOCK_K"] * elem_bytes
+
+
+def _prune_gemm_configs(configs, named_args, **kwargs):
+    """Autotune pruning: drop the configs whose pipeline cannot fit in the device's shared memory
+    (on an H100: the BK=128 configs for 16-bit inputs, the large tiles for fp32) instead of compiling
+    each and failing with OutOfResources. Keeps the smallest one if none fits."""
+    a = named_args["a_ptr"]
+    limit = max_shared_memory(a.device)
+    size = a.element_size()
+    kept = [c for c in configs if _smem_estimate(c, size) <= limit]
+    return kept or [min(configs, key=lambda c: _smem_estimate(c, size))]
+
+
 # PRECISION is in the key so fp32 "ieee" (CUDA cores) and "tf32" (tensor cores) are tuned separately.
-@triton.autotune(configs=pick_configs(_GPU_CONFIGS, _INTERP_CONFIG), key=["M", "N", "K", "PRECISION"])
+@triton.autotune(
+    configs=pick_configs(_GPU_CONFIGS, _INTERP_CONFIG),
+    key=["M", "N", "K", "PRECISION"],
+    prune_configs_by={"early_config_prune": _prune_gemm_configs},
+)
 @triton.jit
 def _matmul_kernel(
     a_ptr,

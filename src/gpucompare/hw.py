@@ -22,9 +22,11 @@ def configure_triton() -> bool:
     """Put Triton in interpreter mode when there is no GPU; return True when interpreting.
 
     Triton reads ``TRITON_INTERPRET`` when ``@triton.jit`` decorates a kernel, so this must run
-    before any kernel module is imported; ``gpucompare.kernels`` calls it on import.
+    before any kernel module is imported; ``gpucompare.kernels`` calls it on import. An explicit
+    ``TRITON_INTERPRET`` (``0`` to compile for a GPU target without one, as ``kernels/_sm90_compile.py``
+    does) is left as it is.
     """
-    if not has_gpu() and os.environ.get("TRITON_INTERPRET", "0") in ("", "0"):
+    if not has_gpu() and "TRITON_INTERPRET" not in os.environ:
         os.environ["TRITON_INTERPRET"] = "1"
     return interpreting()
 
