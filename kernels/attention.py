@@ -41,6 +41,7 @@ import triton.language as tl
 from gpucompare.hw import has_gpu, supports_bf16
 from gpucompare.kernels._common import (
     FLOAT_DTYPES,
+    autotune_bench,
     check_out,
     check_same,
     check_tensor,
@@ -533,7 +534,10 @@ def _autotune(gpu: list[triton.Config], interp_blocks: tuple[int, int], key: lis
     bm, bn = interp_blocks
     interp = triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=4, num_stages=1)
     tuner = triton.autotune(
-        configs=pick_configs(gpu, interp), key=key, prune_configs_by={"early_config_prune": prune}
+        configs=pick_configs(gpu, interp),
+        key=key,
+        prune_configs_by={"early_config_prune": prune},
+        do_bench=autotune_bench,
     )
     return tuner(fn)
 

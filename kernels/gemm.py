@@ -28,6 +28,7 @@ from gpucompare.hw import compute_capability, interpreting, supports_bf16, suppo
 
 from ._common import (
     FLOAT_DTYPES,
+    autotune_bench,
     check_dtype_name,
     check_out,
     check_same,
@@ -97,6 +98,7 @@ def _prune_gemm_configs(configs, named_args, **kwargs):
     configs=pick_configs(_GPU_CONFIGS, _INTERP_CONFIG),
     key=["M", "N", "K", "PRECISION"],
     prune_configs_by={"early_config_prune": _prune_gemm_configs},
+    do_bench=autotune_bench,
 )
 @triton.jit
 def _matmul_kernel(
