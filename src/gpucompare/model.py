@@ -562,7 +562,6 @@ def workload_ratios(
     return provider
 
 
-
 def stored_workload_ratios(paths: Sequence[str] | None = None) -> Callable[[Any, Any], list[dict]] | None:
     """:func:`workload_ratios` over stored runs: ``paths`` (run folders or folders of runs), else
     ``results/runs`` when it exists. None when no run is found under the default; an explicit path with
@@ -580,7 +579,6 @@ def stored_workload_ratios(paths: Sequence[str] | None = None) -> Callable[[Any,
     if not runs:
         raise ResultsError(f"no runs (run.json) under {', '.join(map(str, paths))}")
     return workload_ratios(runs)
-
 
 
 # ------------------------------------------------------------------------------------ run-to-run noise
@@ -793,6 +791,21 @@ class StepResult:
         for p in self.pieces:
             t[p.bound] += p.time_s or 0.0
         return "compute" if t["compute"] >= t["memory"] else "memory"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The flat row the CLI's JSON and the report's table print (pieces summarised as ``matched``)."""
+        return {
+            "chip_id": self.chip_id,
+            "step": self.step,
+            "status": self.status,
+            "reason": self.reason,
+            "time_s": self.time_s,
+            "tokens": self.tokens,
+            "tokens_per_s": self.tokens_per_s,
+            "bound": self.bound_summary,
+            "pipeline_check": self.pipeline_check,
+            "matched": "; ".join(f"{p.name}<-{p.matched}" for p in self.pieces if p.matched),
+        }
 
 
 def compose_steps(

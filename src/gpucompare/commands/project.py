@@ -69,19 +69,7 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         out = {
             "projections": [p.to_dict() for p in projections],
-            "steps": [
-                {
-                    "chip_id": s.chip_id,
-                    "step": s.step,
-                    "status": s.status,
-                    "reason": s.reason,
-                    "time_s": s.time_s,
-                    "tokens": s.tokens,
-                    "tokens_per_s": s.tokens_per_s,
-                    "pipeline_check": s.pipeline_check,
-                }
-                for s in steps
-            ],
+            "steps": [s.to_dict() for s in steps],
             "validation": model.validation_status(model.validate(analysis, model.chip_index(all_chips()))),
             "skipped": [{"record": n, "reason": r} for n, r in analysis.skipped],
         }
