@@ -46,6 +46,7 @@ from gpucompare.kernels._common import (
     check_same,
     check_tensor,
     check_triton_device,
+    dtype_name,
     max_shared_memory,
     pick_configs,
     upcast_bf16,
@@ -779,7 +780,11 @@ def _probe(backend: str, dtype: torch.dtype, device: str, head_dim: int, causal:
             # torch explains why each fused kernel was refused in warnings; keep them with the error
             why = [str(w.message).strip() for w in caught] + [str(e).strip()]
             text = " | ".join(" ".join(x.split()) for x in why if x)
-            return False, f"sdpa backend {backend!r} cannot run here: {text or type(e).__name__}"
+            where = f"{dtype_name(dtype)}, head dim {head_dim}, {device}"
+            return (
+                False,
+                f"torch SDPA has no {backend!r} kernel for this case ({where}); torch says: {text or type(e).__name__}",
+            )
     if not torch.isfinite(out).all():
         return False, f"sdpa backend {backend!r} returned NaN/Inf on a probe"
     return True, ""
