@@ -517,3 +517,22 @@ def test_backward_closure_runs_only_the_backward_and_repeats():
     assert [tuple(g.shape) for g in first] == [(1, 4, 67, 64), (1, 2, 67, 64), (1, 2, 67, 64)]
     assert reference.check(first, w.reference(inputs), "fp32").ok
     assert not inputs["q"].requires_grad  # the shared inputs are left untouched
+
+
+def test_floor_is_the_roofline_at_efficiency_one(capsys):
+    """`gpucompare workloads --floor`: GEMM 8192³ bf16 on an H100 SXM floors at 2·8192³ / 989.4 TFLOP/s."""
+    from gpucompare import cli
+
+    assert cli.main(["workloads", "--tier", "gpu", "--floor", "h100", "--dtype", "bf16", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["floor"]["chip"] == "h100-sxm"
+    rows = {(r["workload"], r["shape"]): r for r in out["floor"]["rows"]}
+    g = rows[("gemm", "8192x8192x8192")]
+    assert g["floor_s"] == pytest.approx(2 * 8192**3 / 989.4e12, rel=1e-3) and g["bound"] == "compute"
+    assert g["memory_s"] == pytest.approx(3 * 8192 * 8192 * 2 / 3.35e12, rel=1e-3)
+    d = rows[("decode_attention", "llama3-70b-b8-ctx32k")]
+    assert d["bound"] == "memory" and d["floor_s"] == pytest.approx(d["memory_s"])
+    # fp8 on an A100 is unsupported: a status, never a number
+    assert cli.main(["workloads", "--tier", "gpu", "--floor", "a100", "--dtype", "fp8", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["floor"]["rows"]
+    assert rows and all(r["status"] == "unsupported" and r["floor_s"] is None for r in rows)

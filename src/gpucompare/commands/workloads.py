@@ -1,8 +1,13 @@
-"""``gpucompare workloads [--json] [--tier cpu|gpu]``: the registry, with each shape's FLOP and byte counts.
+"""``gpucompare workloads [--json] [--tier cpu|gpu] [--floor CHIP [--dtype D]]``: the registry, with each shape's
+FLOP and byte counts.
 
 The table shows, per shape, GFLOP, the minimum MB moved in the workload's first dtype and the arithmetic
 intensity (FLOP per byte). ``--json`` prints every workload with its implementations and, per tier and
 shape, the parameters, ``flops``, ``bytes`` (first dtype) and ``bytes_by_dtype``. Nothing is run.
+
+``--floor CHIP`` adds the two-number floor of every shape on that chip (the first step of any tuning): the
+compute time ``F / P(dtype)``, the memory time ``B / BW`` and their maximum, from the spec database through
+the model's one roofline (``model.project_work`` at efficiency 1), never re-derived here.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import argparse
 import json
 from typing import Any
 
+from gpucompare.errors import GpucompareError
 from gpucompare.workloads import TIERS, WORKLOADS, Workload
 
 
@@ -41,6 +47,36 @@ def describe(workload: Workload, tiers: tuple[str, ...] = TIERS) -> dict[str, An
     return out
 
 
+def floor(workload: Workload, shape: Any, dtype: str, chip: Any) -> dict[str, Any]:
+    """The two-number floor of one shape on ``chip``: compute time, memory time, their max and the bound."""
+    from gpucompare.model import project_work
+
+    f, b = workload.flops(shape), workload.bytes(shape, dtype)
+    status, reason, t_floor, bound = project_work(f, b, dtype, chip, 1.0, 1.0)
+    t_c = project_work(f, 0, dtype, chip, 1.0, 1.0)[2] if status == "ok" else None
+    t_m = project_work(0, b, dtype, chip, 1.0, 1.0)[2] if status == "ok" else None
+    return {"status": status, "reason": reason, "compute_s": t_c, "memory_s": t_m, "floor_s": t_floor,
+            "bound": bound}  # fmt: skip
+
+
+def _floor_table(workloads: list[Workload], tiers: tuple[str, ...], chip: Any, dtype: str | None) -> str:
+    lines = [f"two-number floor on {chip.id} (spec peaks, efficiency 1): max(F / P, B / BW)", ""]
+    lines.append(f"  {'workload':17} {'tier':4}  {'shape':42} {'dtype':5} {'F/P':>10} {'B/BW':>10} {'floor':>10}  bound")
+    for w in workloads:
+        for d in [dtype] if dtype else [w.dtypes[0]]:
+            if d not in w.dtypes:
+                continue
+            for tier in tiers:
+                for s in w.shapes(tier):
+                    r = floor(w, s, d, chip)
+                    if r["status"] != "ok":
+                        lines.append(f"  {w.name:17} {tier:4}  {s.label:42} {d:5} {r['status']}: {r['reason']}")
+                        continue
+                    us = [f"{r[k] * 1e6:9.4g}u" for k in ("compute_s", "memory_s", "floor_s")]
+                    lines.append(f"  {w.name:17} {tier:4}  {s.label:42} {d:5} {us[0]:>10} {us[1]:>10} {us[2]:>10}  {r['bound']}")
+    return "\n".join(lines) + "\n"
+
+
 def _table(workloads: list[Workload], tiers: tuple[str, ...]) -> str:
     lines: list[str] = []
     for w in workloads:
@@ -61,8 +97,24 @@ def _table(workloads: list[Workload], tiers: tuple[str, ...]) -> str:
 def run(args: argparse.Namespace) -> int:
     tiers = (args.tier,) if args.tier else TIERS
     workloads = list(WORKLOADS.values())
+    chip = None
+    if args.floor:
+        from gpucompare.specs import get_chip
+
+        chip = get_chip(args.floor)
+        if args.dtype and not any(args.dtype in w.dtypes for w in workloads):
+            raise GpucompareError(f"unknown dtype {args.dtype!r} for --floor")
     if args.json:
-        print(json.dumps({"workloads": [describe(w, tiers) for w in workloads]}, indent=2))
+        out = {"workloads": [describe(w, tiers) for w in workloads]}
+        if chip is not None:
+            out["floor"] = {"chip": chip.id, "dtype": args.dtype, "rows": [
+                {"workload": w.name, "tier": t, "shape": s.label, "dtype": d, **floor(w, s, d, chip)}
+                for w in workloads for d in ([args.dtype] if args.dtype else [w.dtypes[0]]) if d in w.dtypes
+                for t in tiers for s in w.shapes(t)
+            ]}  # fmt: skip
+        print(json.dumps(out, indent=2))
+    elif chip is not None:
+        print(_floor_table(workloads, tiers, chip, args.dtype), end="")
     else:
         print(_table(workloads, tiers), end="")
     return 0
@@ -76,4 +128,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--tier", choices=TIERS, help="only this tier's shapes (default: all)")
+    parser.add_argument("--floor", metavar="CHIP", help="add each shape's two-number floor on this chip")
+    parser.add_argument("--dtype", help="with --floor: the dtype (default: each workload's first)")
     parser.set_defaults(func=run)
