@@ -388,3 +388,14 @@ def test_cli_compare_and_claims_gain_workload_ratios(tmp_path, capsys):
     verdicts = {v["basis"]: v["verdict"] for v in claim["verdicts"]}
     assert verdicts["workload:gemm/8192/bf16"] == "reproduced"  # ≈6.7×: inside the accepted 5–7
     assert verdicts["workload:copy/n/bf16"] == "refuted"  # 1.2×: memory-bound work does not see six times
+
+
+def test_cpu_runs_never_feed_a_verdict(tmp_path, capsys):
+    """Explicit runs that are all cpu-fallback give one clear error, not an empty or CPU-based verdict."""
+    from gpucompare import cli
+
+    folder = _write_run(tmp_path)
+    (folder / "run.json").write_text(json.dumps({"run_id": "r1", "mode": "cpu-fallback", "chip_id": None}))
+    assert cli.main(["compare", "h200", "h20", "--runs", str(folder)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cpu-fallback runs never feed a verdict" in err[0]

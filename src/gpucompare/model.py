@@ -563,22 +563,25 @@ def workload_ratios(
 
 
 def stored_workload_ratios(paths: Sequence[str] | None = None) -> Callable[[Any, Any], list[dict]] | None:
-    """:func:`workload_ratios` over stored runs: ``paths`` (run folders or folders of runs), else
-    ``results/runs`` when it exists. None when no run is found under the default; an explicit path with
-    no run is an error (``ResultsError``). The CLI's ``claims`` and ``compare`` both call this.
+    """:func:`workload_ratios` over the stored GPU runs under ``paths`` (run folders or folders of runs),
+    else under ``results/runs`` when it exists. cpu-fallback runs never feed a verdict, so they are left
+    out. None when the default place holds no GPU run; explicit paths without one are an error
+    (``ResultsError``). The CLI's ``claims`` and ``compare`` both call this.
     """
     from gpucompare import results
     from gpucompare.errors import ResultsError
 
+    if paths is None and not results.DEFAULT_ROOT.is_dir():
+        return None
+    where = [results.DEFAULT_ROOT] if paths is None else list(paths)
+    runs = [r for r in results.load_runs(where) if r.machine.get("mode") != "cpu-fallback"]
+    if runs:
+        return workload_ratios(runs)
     if paths is None:
-        if not results.DEFAULT_ROOT.is_dir():
-            return None
-        runs = results.load_runs(results.DEFAULT_ROOT)
-        return workload_ratios(runs) if runs else None
-    runs = results.load_runs(list(paths))
-    if not runs:
-        raise ResultsError(f"no runs (run.json) under {', '.join(map(str, paths))}")
-    return workload_ratios(runs)
+        return None
+    raise ResultsError(
+        f"no GPU run (run.json) under {', '.join(map(str, paths))}: cpu-fallback runs never feed a verdict"
+    )
 
 
 # ------------------------------------------------------------------------------------ run-to-run noise
