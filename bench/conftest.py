@@ -91,7 +91,7 @@ def pytest_addoption(parser):
         help="shape tier: cpu (tiny) or gpu (real sizes); default gpu if a GPU is present",
     )
     group.addoption(
-        "--workloads", default=None, metavar="W1,W2", help="only these workloads (comma-separated)"
+        "--workloads", default=None, metavar="W1,W2", help="only these workloads or families (comma-separated)"
     )
     group.addoption("--dtypes", default=None, metavar="D1,D2", help="only these dtypes (comma-separated)")
     group.addoption(
@@ -110,11 +110,10 @@ def pytest_configure(config):
         return
     from gpucompare import workloads
 
-    unknown = [w for w in wanted or () if w not in workloads.WORKLOADS]
-    if unknown:
-        raise pytest.UsageError(
-            f"--workloads: unknown workload {unknown[0]!r}; known: {', '.join(workloads.WORKLOADS)}"
-        )
+    try:
+        workloads.select_workloads(wanted or ())
+    except ValueError as exc:
+        raise pytest.UsageError(f"--workloads: {exc}") from None
     known_dtypes = {d for w in workloads.WORKLOADS.values() for d in w.dtypes}
     bad = [d for d in dtypes or () if d not in known_dtypes]
     if bad:
@@ -143,7 +142,8 @@ def pytest_generate_tests(metafunc):
     dtypes = _csv_option(config, "dtypes")
     names = [n for n in getattr(metafunc.module, "BENCH_WORKLOADS", ()) if n in workloads.WORKLOADS]
     if wanted:
-        names = [n for n in names if n in wanted]
+        chosen = {w.name for w in workloads.select_workloads(wanted)}
+        names = [n for n in names if n in chosen]
     cases = []
     if names:
         try:

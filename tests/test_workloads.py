@@ -536,3 +536,17 @@ def test_floor_is_the_roofline_at_efficiency_one(capsys):
     assert cli.main(["workloads", "--tier", "gpu", "--floor", "a100", "--dtype", "fp8", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["floor"]["rows"]
     assert rows and all(r["status"] == "unsupported" and r["floor_s"] is None for r in rows)
+
+
+def test_select_workloads_by_name_or_family():
+    from gpucompare.workloads import select_workloads
+
+    assert [w.name for w in select_workloads(["attention"])] == [
+        "attention_fwd",
+        "attention_bwd",
+        "decode_attention",
+    ]
+    assert [w.name for w in select_workloads(["gemm"])] == ["gemm"]  # the workload wins over the family
+    assert [w.name for w in select_workloads(["triad", "bandwidth"])] == ["copy", "triad"]
+    with pytest.raises(ValueError, match="unknown workload 'attn'"):
+        select_workloads(["attn"])

@@ -144,7 +144,7 @@ def plan(
 ) -> list[tuple[Any, Any, str, Any]]:
     """The cases of a tier, in a fixed order: workloads (registry order) × shapes × dtypes × impls.
 
-    ``only``: workload names (``ValueError`` naming any unknown one). ``dtypes``: keep only these; a
+    ``only``: workload or family names (``workloads.select_workloads``; ``ValueError`` naming an unknown one). ``dtypes``: keep only these; a
     dtype the workload knows but this device cannot run is kept when asked for explicitly, so its record
     says why it was skipped. ``ValueError`` for an unknown tier or a dtype no selected workload knows.
     """
@@ -153,8 +153,7 @@ def plan(
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}; known: {', '.join(TIERS)}")
     dev = torch.device(device) if device is not None else hw.default_device()
-    names = list(wl.WORKLOADS) if not only else [wl.get_workload(n).name for n in only]
-    selected = [wl.WORKLOADS[n] for n in dict.fromkeys(names)]
+    selected = list(wl.WORKLOADS.values()) if not only else wl.select_workloads(only)
     if dtypes:
         known = {d for w in selected for d in w.dtypes}
         unknown = [d for d in dtypes if d not in known]

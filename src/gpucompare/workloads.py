@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, ModuleType
 from typing import Any, Literal
@@ -1089,3 +1089,23 @@ def get_workload(name: str) -> Workload:
         return WORKLOADS[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown workload {name!r}; known: {', '.join(WORKLOADS)}") from None
+
+
+def select_workloads(names: Iterable[str]) -> list[Workload]:
+    """Workloads named by ``names`` (registry order, no repeats). A name is a workload (``attention_fwd``) or,
+    when no workload has it, an operator family (``attention``: attention_fwd, attention_bwd,
+    decode_attention); a workload name wins, so ``gemm`` is the workload, not the family.
+    ValueError naming the first name that is neither."""
+    families = {w.family for w in WORKLOADS.values()}
+    wanted: set[str] = set()
+    for name in names:
+        if name in WORKLOADS:
+            wanted.add(name)
+        elif name in families:
+            wanted.update(w.name for w in WORKLOADS.values() if w.family == name)
+        else:
+            raise ValueError(
+                f"unknown workload {name!r}; known: {', '.join(WORKLOADS)} "
+                f"(or a family: {', '.join(sorted(families))})"
+            )
+    return [w for w in WORKLOADS.values() if w.name in wanted]
