@@ -91,7 +91,10 @@ def pytest_addoption(parser):
         help="shape tier: cpu (tiny) or gpu (real sizes); default gpu if a GPU is present",
     )
     group.addoption(
-        "--workloads", default=None, metavar="W1,W2", help="only these workloads or families (comma-separated)"
+        "--workloads",
+        default=None,
+        metavar="W1,W2",
+        help="only these workloads or families (comma-separated)",
     )
     group.addoption("--dtypes", default=None, metavar="D1,D2", help="only these dtypes (comma-separated)")
     group.addoption(

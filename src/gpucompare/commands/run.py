@@ -35,7 +35,13 @@ def register(subparsers) -> None:
         default=None,
         help="shape tier (default: gpu if a GPU is present, else cpu)",
     )
-    p.add_argument("--only", type=_csv, default=None, metavar="W1,W2", help="workloads or families (attention, gemm, bandwidth) to run (default: all)")
+    p.add_argument(
+        "--only",
+        type=_csv,
+        default=None,
+        metavar="W1,W2",
+        help="workloads or families (attention, gemm, bandwidth) to run (default: all)",
+    )
     p.add_argument(
         "--dtypes",
         type=_csv,
