@@ -48,3 +48,24 @@ def test_python_dash_m_runs():
     proc = subprocess.run([sys.executable, "-m", "gpucompare", "--version"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0
     assert proc.stdout.startswith("gpucompare ")
+
+
+def test_source_checkout_runs_without_install(tmp_path):
+    """PYTHONPATH=src (as on a GPU machine with no package index) finds gpucompare.kernels and .seeds."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for part in ("src", "kernels", "seeds"):
+        shutil.copytree(root / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    code = (
+        "import gpucompare.kernels.bandwidth as b, gpucompare.seeds as s, gpucompare.claims as c;"
+        "print(b.__file__); print(s.__file__); print(len(c.load_claims()))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path / "src"), "TRITON_INTERPRET": "1"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    kernels_file, seeds_file, n_claims = proc.stdout.split()
+    assert kernels_file == str(tmp_path / "kernels" / "bandwidth.py")
+    assert seeds_file == str(tmp_path / "seeds" / "__init__.py")
+    assert int(n_claims) > 0
