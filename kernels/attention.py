@@ -51,7 +51,7 @@ from gpucompare.kernels._common import (
     pick_configs,
     upcast_bf16,
 )
-from gpucompare.reference import torch_dtype
+from gpucompare.reference import causal_mask, torch_dtype
 
 SUPPORTED_HEAD_DIMS: tuple[int, ...] = (16, 32, 64, 128)
 """Head dimensions the Triton kernels accept (powers of two; a tile is the whole head)."""
@@ -747,9 +747,7 @@ def sdpa(
                 f"sdpa: backend 'flash' masks causally top-left and takes no explicit mask; causal with "
                 f"Sq={sq} != Sk={sk} would differ from the bottom-right convention"
             )
-        i = torch.arange(sq, device=q.device)[:, None]
-        j = torch.arange(sk, device=q.device)[None, :]
-        kwargs["attn_mask"] = j <= i + (sk - sq)
+        kwargs["attn_mask"] = causal_mask(sq, sk, q.device)
     with sdpa_kernel(be):
         out = torch.nn.functional.scaled_dot_product_attention(q, k, v, **kwargs)
     if causal and sq > sk:

@@ -64,6 +64,14 @@ def gemm_ref(a: torch.Tensor, b: torch.Tensor, scale_a=None, scale_b=None, upcas
     return c
 
 
+def causal_mask(sq: int, sk: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """The project's causal convention, bottom-right aligned as in flash-attention: a (sq, sk) boolean
+    tensor, True where query i may see key j, i.e. ``j <= i + sk - sq``."""
+    i = torch.arange(sq, device=device)[:, None]
+    j = torch.arange(sk, device=device)[None, :]
+    return j <= i + (sk - sq)
+
+
 def attention_ref(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -89,9 +97,7 @@ def attention_ref(
     scale = sm_scale if sm_scale is not None else 1.0 / math.sqrt(d)
     s = torch.matmul(qf, kf.transpose(-1, -2)) * scale
     if causal:
-        i = torch.arange(sq, device=q.device)[:, None]
-        j = torch.arange(sk, device=q.device)[None, :]
-        s = s.masked_fill(j > i + (sk - sq), float("-inf"))
+        s = s.masked_fill(~causal_mask(sq, sk, q.device), float("-inf"))
     p = torch.softmax(s, dim=-1)
     p = torch.nan_to_num(p, nan=0.0)  # fully masked rows
     return torch.matmul(p, vf)
