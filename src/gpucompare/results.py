@@ -365,16 +365,28 @@ def load_run(path: str | os.PathLike, *, allow_truncated_tail: bool = False) -> 
 
 
 DEFAULT_ROOT = Path("results") / "runs"
+PIPELINE_CHECK_MODE = "cpu-fallback"
+
+
+def is_pipeline_check(item: Run | Mapping[str, Any]) -> bool:
+    """The one rule: a run (or record, or run.json dict) not measured on a GPU is a pipeline check.
+
+    Pipeline checks (Triton's interpreter and PyTorch on the CPU) test the suite; they are never published
+    and never feed a verdict about a chip, unless a caller asks for them explicitly (``include_cpu``).
+    """
+    mode = item.machine.get("mode") if isinstance(item, Run) else item.get("mode")
+    return mode != "gpu"
 
 
 def load_runs(
     paths: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
     *,
     allow_truncated_tail: bool = False,
+    include_cpu: bool = True,
 ) -> list[Run]:
     """Load every run under ``paths`` (a run folder, a folder of runs, or a list of either).
 
-    Default: ``results/runs``. Folders are searched recursively for ``run.json``; the result is sorted by
+    ``include_cpu=False`` leaves out the pipeline checks (:func:`is_pipeline_check`). Default: ``results/runs``. Folders are searched recursively for ``run.json``; the result is sorted by
     path, so it is deterministic. A path that does not exist is an error; an empty root gives ``[]``.
     """
     if paths is None:
@@ -392,4 +404,5 @@ def load_runs(
             folders.update(f.parent for f in p.rglob("run.json"))
         else:
             raise ResultsError(f"{p}: not a run folder (no run.json)")
-    return [load_run(f, allow_truncated_tail=allow_truncated_tail) for f in sorted(folders, key=str)]
+    runs = [load_run(f, allow_truncated_tail=allow_truncated_tail) for f in sorted(folders, key=str)]
+    return runs if include_cpu else [r for r in runs if not is_pipeline_check(r)]

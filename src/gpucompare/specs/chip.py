@@ -18,13 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Literal
 
-DTYPES: tuple[str, ...] = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp4", "int8")
-BITS: Mapping[str, int] = MappingProxyType(
-    {"fp64": 64, "fp32": 32, "tf32": 32, "bf16": 16, "fp16": 16, "fp8": 8, "fp4": 4, "int8": 8}
-)
+from gpucompare.dtypes import BITS, DTYPES  # the one dtype table
+
 CONFIDENCES: tuple[str, ...] = ("official", "reported", "estimated")  # strongest first
 
 # The October 2023 thresholds (TPP in TOPS·bit, PD in TOPS·bit / mm²).
