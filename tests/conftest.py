@@ -98,3 +98,10 @@ def device():
 def float_dtype(request):
     """Each float dtype name the kernels run everywhere, as a parameter."""
     return request.param
+
+
+def make_db(*chips: Chip):
+    """A ``ChipDB`` over the given chips (the one resolver: ``db.find`` / ``db.get``)."""
+    from gpucompare.specs import ChipDB
+
+    return ChipDB(list(chips), {}, {}, "test chips")
