@@ -1,6 +1,6 @@
 """Attention benchmarks: ``attention_fwd`` and ``attention_bwd`` (Triton kernel and the SDPA backends).
 
-Cases come from ``gpucompare.runner.plan`` for the chosen tier (see bench/conftest.py).
+Cases come from ``gpucompare.measure.runner.plan`` for the chosen tier (see bench/conftest.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Memory bandwidth benchmarks: STREAM-style ``copy`` and ``triad``.
 
-Cases come from ``gpucompare.runner.plan`` for the chosen tier (see bench/conftest.py).
+Cases come from ``gpucompare.measure.runner.plan`` for the chosen tier (see bench/conftest.py).
 """
 
 from __future__ import annotations

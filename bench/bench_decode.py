@@ -1,6 +1,6 @@
 """Decode attention benchmarks: one query token per sequence over a KV cache (memory-bound).
 
-Cases come from ``gpucompare.runner.plan`` for the chosen tier (see bench/conftest.py).
+Cases come from ``gpucompare.measure.runner.plan`` for the chosen tier (see bench/conftest.py).
 """
 
 from __future__ import annotations

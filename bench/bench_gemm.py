@@ -1,7 +1,7 @@
 """GEMM benchmarks: ``gemm`` (compute-bound training/prefill shapes) and ``gemm_decode``
 (skinny, memory-bound).
 
-Cases come from ``gpucompare.runner.plan`` for the chosen tier (see bench/conftest.py).
+Cases come from ``gpucompare.measure.runner.plan`` for the chosen tier (see bench/conftest.py).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Options: ``--tier cpu|gpu`` (default: gpu if a GPU is present, else cpu), ``--wo
 ``--dtypes fp16,bf16``, ``--results-dir`` (default ``results/runs``; a CPU-fallback run goes there too, in a
 ``*-cpu`` folder — nothing in tests/ reads it, and ``gpucompare report`` can tell it apart by its mode).
 
-Each test calls ``gpucompare.runner.measure_one`` (correctness check first, then ``gpucompare.timing``),
+Each test calls ``gpucompare.measure.runner.measure_one`` (correctness check first, then ``gpucompare.measure.timing``),
 appends the record to the session's run folder, and then replays the measured per-repetition samples into
 ``benchmark.pedantic`` through a timer that returns them (rounds = count, iterations = 1, no warm-up), so
 ``benchmark.stats`` are exactly our samples and ``--benchmark-json/--benchmark-autosave/--benchmark-compare``
@@ -26,11 +26,8 @@ from typing import Any
 import pytest
 
 from gpucompare import hw
-
-hw.configure_triton()  # before any kernel module can be imported (the runner imports gpucompare.kernels too)
-
-from gpucompare import runner  # noqa: E402
-from gpucompare.results import DEFAULT_ROOT, RunWriter  # noqa: E402
+from gpucompare.measure import runner
+from gpucompare.results import DEFAULT_ROOT, RunWriter
 
 
 class ReplayTimer:
@@ -64,7 +61,7 @@ class BenchState:
 
     def describe(self) -> tuple[dict, dict]:
         if self.machine is None:
-            from gpucompare import timing
+            from gpucompare.measure import timing
 
             self.device = hw.default_device()
             self.machine, self.peaks = runner.describe_machine(self.device, self.command)

@@ -26,22 +26,16 @@ import torch
 import triton
 import triton.language as tl
 
+from gpucompare.dtypes import STORAGE_FLOATS, torch_dtype
 from gpucompare.hw import has_gpu, interpreting
 
-FLOAT_DTYPES: tuple[torch.dtype, ...] = (torch.float32, torch.float16, torch.bfloat16)
+FLOAT_DTYPES: tuple[torch.dtype, ...] = tuple(torch_dtype(n) for n in STORAGE_FLOATS)
 """The storage dtypes every elementwise / GEMM kernel accepts (fp8 is handled by its own entry points)."""
-
-_DTYPE_NAMES = {
-    torch.float32: "float32",
-    torch.float16: "float16",
-    torch.bfloat16: "bfloat16",
-    torch.float64: "float64",
-}
 
 
 def dtype_name(dtype: torch.dtype) -> str:
     """'float16' for torch.float16 (short, readable in error messages)."""
-    return _DTYPE_NAMES.get(dtype, str(dtype).removeprefix("torch."))
+    return str(dtype).removeprefix("torch.")
 
 
 def _prefix(op: str) -> str:

@@ -227,9 +227,9 @@ def _biggest(configs: list) -> list:
 
 
 def _torch_dtypes() -> dict[str, Any]:
-    import torch
+    from gpucompare.dtypes import STORAGE_FLOATS, torch_dtype
 
-    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+    return {n: torch_dtype(n) for n in STORAGE_FLOATS}
 
 
 def gemm_cases(full: bool) -> Iterator[Case]:

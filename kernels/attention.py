@@ -38,6 +38,7 @@ import torch
 import triton
 import triton.language as tl
 
+from gpucompare.dtypes import torch_dtype
 from gpucompare.hw import has_gpu, supports_bf16
 from gpucompare.kernels._common import (
     FLOAT_DTYPES,
@@ -51,7 +52,7 @@ from gpucompare.kernels._common import (
     pick_configs,
     upcast_bf16,
 )
-from gpucompare.reference import causal_mask, torch_dtype
+from gpucompare.reference import causal_mask
 
 SUPPORTED_HEAD_DIMS: tuple[int, ...] = (16, 32, 64, 128)
 """Head dimensions the Triton kernels accept (powers of two; a tile is the whole head)."""

@@ -20,6 +20,7 @@ import torch
 import triton
 import triton.language as tl
 
+from gpucompare.dtypes import STORAGE_FLOATS
 from gpucompare.hw import interpreting, supports_bf16
 
 from ._common import (
@@ -34,7 +35,7 @@ from ._common import (
     triton_device_refusal,
 )
 
-DTYPE_NAMES = ("fp32", "fp16", "bf16")
+DTYPE_NAMES = STORAGE_FLOATS
 _GPU_BLOCK, _GPU_WARPS = 4096, 8
 _INTERP_BLOCK = 8192
 

@@ -24,6 +24,7 @@ import torch
 import triton
 import triton.language as tl
 
+from gpucompare.dtypes import MEASURED_DTYPES
 from gpucompare.hw import compute_capability, interpreting, supports_bf16, supports_fp8
 
 from ._common import (
@@ -45,7 +46,7 @@ from ._common import (
 
 FP8 = getattr(torch, "float8_e4m3fn", None)
 FP8_OUT_DTYPES: tuple[torch.dtype, ...] = (torch.bfloat16, torch.float16, torch.float32)
-DTYPE_NAMES = ("fp32", "tf32", "fp16", "bf16", "fp8")
+DTYPE_NAMES = MEASURED_DTYPES
 _INT32_MAX = 2**31 - 1
 
 

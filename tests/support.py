@@ -12,7 +12,7 @@ from gpucompare import dtypes
 from gpucompare.specs import Chip, FieldSource
 
 #: Float dtypes the kernels accept on every device (fp8/tf32 need a capable GPU).
-FLOAT_DTYPES = ("fp32", "fp16", "bf16")
+FLOAT_DTYPES = dtypes.STORAGE_FLOATS
 
 
 def make_chip(

@@ -52,6 +52,11 @@ DTYPES: tuple[str, ...] = tuple(TABLE)
 BITS: MappingProxyType[str, int] = MappingProxyType({d.name: d.bits for d in _TABLE})
 #: The dtypes the benchmark suite measures (kernels exist for them).
 MEASURED_DTYPES: tuple[str, ...] = tuple(d.name for d in _TABLE if d.measured)
+#: The distinct float storage dtypes the elementwise, GEMM and attention kernels accept (tf32 is fp32 storage
+#: with a compute mode; fp8 has entry points of its own).
+STORAGE_FLOATS: tuple[str, ...] = tuple(
+    d.name for d in _TABLE if d.measured and d.bytes >= 2 and d.name != "tf32"
+)
 #: Dtypes whose results are also held to the PyTorch baseline's own error.
 LOW_PRECISION: tuple[str, ...] = tuple(d.name for d in _TABLE if d.low_precision and d.measured)
 

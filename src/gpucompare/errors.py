@@ -25,3 +25,9 @@ class ResultsError(GpucompareError):
 
 class ClaimsError(GpucompareError):
     """The claims file is malformed."""
+
+
+def first_line(exc: BaseException) -> str:
+    """``"TypeName: first line of the message"`` (or just the type name): how a failure is written in one line."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

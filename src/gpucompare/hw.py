@@ -19,15 +19,22 @@ def has_gpu() -> bool:
 
 
 def configure_triton() -> bool:
-    """Put Triton in interpreter mode when there is no GPU; return True when interpreting.
+    """The one place that sets up Triton for this process; return True when interpreting. Idempotent.
 
-    Triton reads ``TRITON_INTERPRET`` when ``@triton.jit`` decorates a kernel, so this must run
-    before any kernel module is imported; ``gpucompare.kernels`` calls it on import. An explicit
-    ``TRITON_INTERPRET`` (``0`` to compile for a GPU target without one, as ``kernels/_sm90_compile.py``
-    does) is left as it is.
+    * No GPU: interpreter mode (``TRITON_INTERPRET=1``). Triton reads it when ``@triton.jit`` decorates a
+      kernel and when ``triton.language`` is first imported, so this runs before either: the
+      ``gpucompare.kernels`` package calls it on import (every kernel module is inside it), and the two entry
+      points that may import triton earlier through torch (``cli.main``, the root ``conftest.py``) call it
+      first. An explicit ``TRITON_INTERPRET`` (``0`` to compile for a GPU target without one, as
+      ``kernels/_sm90_compile.py`` does) is left as it is.
+    * Autotuning results cached on disk (``TRITON_CACHE_AUTOTUNING=1``, read when a kernel is decorated): a
+      second run on the same machine (``pytest bench/`` after ``gpucompare run``, or a suite split into
+      several processes) neither re-benchmarks the configs of each kernel nor compiles the losers. Ignored
+      by the interpreter. An explicit setting in the environment wins.
     """
     if not has_gpu() and "TRITON_INTERPRET" not in os.environ:
         os.environ["TRITON_INTERPRET"] = "1"
+    os.environ.setdefault("TRITON_CACHE_AUTOTUNING", "1")
     return interpreting()
 
 

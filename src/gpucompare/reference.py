@@ -31,25 +31,6 @@ TOLERANCES: dict[str, float] = {
 BASELINE_FACTOR = 2.0
 BASELINE_SLACK = 1e-5
 
-TORCH_DTYPES: dict[str, torch.dtype] = {
-    "fp64": torch.float64,
-    "fp32": torch.float32,
-    "tf32": torch.float32,
-    "fp16": torch.float16,
-    "bf16": torch.bfloat16,
-}
-if hasattr(torch, "float8_e4m3fn"):
-    TORCH_DTYPES["fp8"] = torch.float8_e4m3fn
-
-
-def torch_dtype(name: str) -> torch.dtype:
-    """The storage dtype for a dtype name (tf32 is stored as float32)."""
-    try:
-        return TORCH_DTYPES[name]
-    except KeyError:
-        raise ValueError(f"unsupported dtype {name!r}; known: {', '.join(TORCH_DTYPES)}") from None
-
-
 def _up(x: torch.Tensor, upcast: str) -> torch.Tensor:
     return x.to(torch.float64 if upcast == "fp64" else torch.float32)
 

@@ -65,7 +65,7 @@ def register(subparsers) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gpucompare import runner  # imports the kernels package first (Triton interpreter on the CPU)
+    from gpucompare.measure import runner
 
     # The command as parsed (not sys.argv, which is the caller's when main() is called in-process).
     parts = ["gpucompare", "run"]

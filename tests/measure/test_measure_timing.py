@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from gpucompare import hw, timing
-from gpucompare.timing import Timing, TimingConfig, measure, summarise, throughput
+from gpucompare import hw
+from gpucompare.measure import timing
+from gpucompare.measure.timing import Timing, TimingConfig, measure, summarise, throughput
 
 # ---------------------------------------------------------------------------------------------- summarise
 
@@ -94,8 +95,15 @@ def clock(monkeypatch):
     return make
 
 
-CFG = TimingConfig(min_reps=3, max_reps=1000, budget_s=10.0, warmup_reps=2, warmup_s=1000.0,
-                   noise_target=0.01, flush_l2=False)
+CFG = TimingConfig(
+    min_reps=3,
+    max_reps=1000,
+    budget_s=10.0,
+    warmup_reps=2,
+    warmup_s=1000.0,
+    noise_target=0.01,
+    flush_l2=False,
+)
 
 
 def test_warmup_is_excluded_and_noise_target_stops_at_min_reps(clock):
@@ -208,6 +216,7 @@ def fake_cuda(monkeypatch, clock):
     monkeypatch.setattr(timing.devinfo, "l2_cache_bytes", lambda dev: 50 * 2**20)
     monkeypatch.setattr(timing.devinfo, "cuda_index", lambda dev: 0)
     monkeypatch.setattr(timing, "_flush_buffer", flush_buffer)
+
     def synchronize(dev=None):
         log.append("sync")
         for e in events:
@@ -240,8 +249,9 @@ def fake_cuda(monkeypatch, clock):
 
 
 def test_gpu_loop_flushes_outside_the_events_and_sizes_from_l2(fake_cuda):
-    t, log, sizes = fake_cuda([2.0] * 100, config=TimingConfig.for_device("cuda"), warmup_reps=3,
-                              warmup_s=1e9, budget_s=1e9)
+    t, log, sizes = fake_cuda(
+        [2.0] * 100, config=TimingConfig.for_device("cuda"), warmup_reps=3, warmup_s=1e9, budget_s=1e9
+    )
     assert t.method == "cuda-events+l2-flush"
     assert sizes == [2 * 50 * 2**20]  # 2 × the device's L2, allocated once
     assert t.samples_s == (2.0,) * 10  # min_reps of the GPU config; the 5 s flush is never timed
@@ -252,8 +262,9 @@ def test_gpu_loop_flushes_outside_the_events_and_sizes_from_l2(fake_cuda):
 
 def test_gpu_warmup_and_batches_ignore_the_cold_autotuning_call(fake_cuda):
     # cold call 1000 s (autotuning), then 2 or 3 s per call + 5 s flush: 7.5 s per warm repetition
-    t, log, _ = fake_cuda([1000.0] + [2.0, 3.0] * 500, warmup_reps=100, warmup_s=20.0, budget_s=100.0,
-                          min_reps=10)
+    t, log, _ = fake_cuda(
+        [1000.0] + [2.0, 3.0] * 500, warmup_reps=100, warmup_s=20.0, budget_s=100.0, min_reps=10
+    )
     assert set(t.samples_s) == {2.0, 3.0} and t.budget_exhausted and not t.noise_target_met
     warmup = log[: log.index("record")]
     assert warmup.count("fn") == 4  # cold + three warm calls (7, 15, 22 s >= 20 s after the cold call)
@@ -263,13 +274,15 @@ def test_gpu_warmup_and_batches_ignore_the_cold_autotuning_call(fake_cuda):
 
 
 def test_gpu_loop_respects_budget_and_max_reps(fake_cuda):
-    t, _, _ = fake_cuda([0.0] * 3 + [1.0, 3.0] * 600, warmup_reps=3, warmup_s=1e9, budget_s=200.0,
-                        min_reps=4, max_reps=1000)
+    t, _, _ = fake_cuda(
+        [0.0] * 3 + [1.0, 3.0] * 600, warmup_reps=3, warmup_s=1e9, budget_s=200.0, min_reps=4, max_reps=1000
+    )
     # each repetition costs 5 s (flush) + 2 s on average: the budget allows about 200 / 7 repetitions
     assert t.budget_exhausted and not t.noise_target_met
     assert 4 <= t.count <= 200 / 7 + 2
-    t, _, _ = fake_cuda([0.0] * 3 + [1.0, 3.0] * 600, warmup_reps=3, warmup_s=1e9, budget_s=1e9,
-                        min_reps=4, max_reps=9)
+    t, _, _ = fake_cuda(
+        [0.0] * 3 + [1.0, 3.0] * 600, warmup_reps=3, warmup_s=1e9, budget_s=1e9, min_reps=4, max_reps=9
+    )
     assert t.count == 9 and t.budget_exhausted
 
 
@@ -304,8 +317,13 @@ def test_cpu_default_config_is_small_and_gpu_default_flushes():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"min_reps": 0}, {"min_reps": 5, "max_reps": 4}, {"budget_s": -1.0}, {"noise_target": float("nan")},
-     {"l2_bytes": 0}],
+    [
+        {"min_reps": 0},
+        {"min_reps": 5, "max_reps": 4},
+        {"budget_s": -1.0},
+        {"noise_target": float("nan")},
+        {"l2_bytes": 0},
+    ],
 )
 def test_config_rejects_bad_values(kwargs):
     with pytest.raises(ValueError):
@@ -334,8 +352,10 @@ def test_throughput_maths():
     assert throughput(None, 1e9, 2.0) == (None, 0.5)
 
 
-@pytest.mark.parametrize("args", [(1.0, 1.0, 0.0), (1.0, 1.0, -1.0), (1.0, 1.0, float("nan")),
-                                  (-1.0, 1.0, 1.0), (1.0, float("inf"), 1.0)])
+@pytest.mark.parametrize(
+    "args",
+    [(1.0, 1.0, 0.0), (1.0, 1.0, -1.0), (1.0, 1.0, float("nan")), (-1.0, 1.0, 1.0), (1.0, float("inf"), 1.0)],
+)
 def test_throughput_rejects_bad_input(args):
     with pytest.raises(ValueError):
         throughput(*args)

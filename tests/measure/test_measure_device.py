@@ -9,15 +9,17 @@ import pynvml
 import pytest
 import torch
 
-from gpucompare import device, hw, specs
+from gpucompare import hw, specs
 from gpucompare.errors import SpecError
+from gpucompare.measure import device, telemetry
+from gpucompare.measure import peaks as peakinfo
 
 
 @pytest.fixture(autouse=True)
 def fresh_nvml():
-    device._nvml.cache_clear()
+    telemetry._nvml.cache_clear()
     yield
-    device._nvml.cache_clear()
+    telemetry._nvml.cache_clear()
 
 
 # ---------------------------------------------------------------------------------------------- clock-event reasons
@@ -35,7 +37,7 @@ def fresh_nvml():
     ],
 )
 def test_decode_known_masks(bits, names):
-    assert device.decode_clock_event_reasons(bits) == names
+    assert telemetry.decode_clock_event_reasons(bits) == names
 
 
 @pytest.mark.parametrize(
@@ -52,13 +54,13 @@ def test_decode_known_masks(bits, names):
     ],
 )
 def test_decode_matches_the_real_pynvml_constants(const, name):
-    assert device.decode_clock_event_reasons(getattr(pynvml, const)) == [name]
+    assert telemetry.decode_clock_event_reasons(getattr(pynvml, const)) == [name]
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, "4", True])
 def test_decode_rejects_non_masks(bad):
     with pytest.raises(ValueError):
-        device.decode_clock_event_reasons(bad)
+        telemetry.decode_clock_event_reasons(bad)
 
 
 def test_throttled_counts_slowdowns_not_idle_or_app_clocks():
@@ -66,25 +68,25 @@ def test_throttled_counts_slowdowns_not_idle_or_app_clocks():
     capped = {"clock_event_reasons": ["sw_power_cap"]}
     hot = {"clock_event_reasons": ["hw_thermal_slowdown"]}
     unknown = {"clock_event_reasons": None}
-    assert device.throttled(idle, capped) is True
-    assert device.throttled(hot, idle) is True
-    assert device.throttled(idle, {"clock_event_reasons": []}) is False
-    assert device.throttled(unknown, unknown) is None
-    assert device.throttled(None, None) is None
-    assert device.throttled(unknown, idle) is False
+    assert telemetry.throttled(idle, capped) is True
+    assert telemetry.throttled(hot, idle) is True
+    assert telemetry.throttled(idle, {"clock_event_reasons": []}) is False
+    assert telemetry.throttled(unknown, unknown) is None
+    assert telemetry.throttled(None, None) is None
+    assert telemetry.throttled(unknown, idle) is False
 
 
 # ---------------------------------------------------------------------------------------------- telemetry
 
 
 def _assert_all_null(snap):
-    assert set(snap) == {*device.TELEMETRY_FIELDS, "error"}
-    assert all(snap[k] is None for k in device.TELEMETRY_FIELDS)
+    assert set(snap) == {*telemetry.TELEMETRY_FIELDS, "error"}
+    assert all(snap[k] is None for k in telemetry.TELEMETRY_FIELDS)
 
 
 def test_telemetry_without_pynvml_is_null_with_reason(monkeypatch):
     monkeypatch.setitem(sys.modules, "pynvml", None)  # import pynvml -> ImportError
-    snap = device.telemetry_snapshot()
+    snap = telemetry.telemetry_snapshot()
     _assert_all_null(snap)
     assert "pynvml" in snap["error"]
 
@@ -92,7 +94,7 @@ def test_telemetry_without_pynvml_is_null_with_reason(monkeypatch):
 def test_telemetry_when_nvml_init_raises_is_null_with_reason(monkeypatch):
     fake = types.SimpleNamespace(nvmlInit=_raiser(pynvml.NVMLError_LibraryNotFound))
     monkeypatch.setitem(sys.modules, "pynvml", fake)
-    snap = device.telemetry_snapshot(0)
+    snap = telemetry.telemetry_snapshot(0)
     _assert_all_null(snap)
     assert snap["error"].startswith("NVML unavailable") and "NVMLError_LibraryNotFound" in snap["error"]
     assert device.versions()["driver"] is None
@@ -107,8 +109,12 @@ def _raiser(exc_type):
 
 def _fake_nvml(**overrides):
     """An NVML with the older ``...ThrottleReasons`` API only, one handle, and fixed readings."""
-    clocks = {(pynvml.NVML_CLOCK_SM, "cur"): 1755, (pynvml.NVML_CLOCK_SM, "max"): 1980,
-              (pynvml.NVML_CLOCK_MEM, "cur"): 2619, (pynvml.NVML_CLOCK_MEM, "max"): 2619}
+    clocks = {
+        (pynvml.NVML_CLOCK_SM, "cur"): 1755,
+        (pynvml.NVML_CLOCK_SM, "max"): 1980,
+        (pynvml.NVML_CLOCK_MEM, "cur"): 2619,
+        (pynvml.NVML_CLOCK_MEM, "max"): 2619,
+    }
     fake = types.SimpleNamespace(
         NVML_CLOCK_SM=pynvml.NVML_CLOCK_SM,
         NVML_CLOCK_MEM=pynvml.NVML_CLOCK_MEM,
@@ -136,14 +142,21 @@ def _fake_nvml(**overrides):
 
 def test_telemetry_reads_each_field_and_uses_the_older_throttle_api(monkeypatch):
     monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml())
-    snap = device.telemetry_snapshot(0)
+    snap = telemetry.telemetry_snapshot(0)
     assert snap == {
-        "sm_clock_mhz": 1755.0, "sm_clock_max_mhz": 1980.0, "mem_clock_mhz": 2619.0, "mem_clock_max_mhz": 2619.0,
-        "power_w": pytest.approx(512.345), "power_limit_w": 700.0, "temperature_c": 61.0,
-        "clock_event_reasons": ["gpu_idle", "sw_power_cap"], "power_violation_ns": 5_000,
-        "thermal_violation_ns": 0, "error": None,
+        "sm_clock_mhz": 1755.0,
+        "sm_clock_max_mhz": 1980.0,
+        "mem_clock_mhz": 2619.0,
+        "mem_clock_max_mhz": 2619.0,
+        "power_w": pytest.approx(512.345),
+        "power_limit_w": 700.0,
+        "temperature_c": 61.0,
+        "clock_event_reasons": ["gpu_idle", "sw_power_cap"],
+        "power_violation_ns": 5_000,
+        "thermal_violation_ns": 0,
+        "error": None,
     }
-    assert device.throttled(snap, snap) is True
+    assert telemetry.throttled(snap, snap) is True
     assert device.versions()["driver"] == "580.65.06"
 
 
@@ -153,7 +166,7 @@ def test_telemetry_field_failures_are_isolated(monkeypatch):
         nvmlDeviceGetCurrentClocksEventReasons=lambda h: 0x8,  # the newer API wins when present
     )
     monkeypatch.setitem(sys.modules, "pynvml", fake)
-    snap = device.telemetry_snapshot()
+    snap = telemetry.telemetry_snapshot()
     assert snap["power_w"] is None
     assert snap["power_limit_w"] == 700.0 and snap["temperature_c"] == 61.0
     assert snap["clock_event_reasons"] == ["hw_slowdown"]
@@ -161,8 +174,10 @@ def test_telemetry_field_failures_are_isolated(monkeypatch):
 
 
 def test_telemetry_handle_failure_is_null_with_reason(monkeypatch):
-    monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml(nvmlDeviceGetHandleByIndex=_raiser(pynvml.NVMLError)))
-    snap = device.telemetry_snapshot(3)
+    monkeypatch.setitem(
+        sys.modules, "pynvml", _fake_nvml(nvmlDeviceGetHandleByIndex=_raiser(pynvml.NVMLError))
+    )
+    snap = telemetry.telemetry_snapshot(3)
     _assert_all_null(snap)
     assert "GPU 3" in snap["error"]
 
@@ -170,8 +185,8 @@ def test_telemetry_handle_failure_is_null_with_reason(monkeypatch):
 def test_nvml_is_initialised_once(monkeypatch):
     calls = []
     monkeypatch.setitem(sys.modules, "pynvml", _fake_nvml(nvmlInit=lambda: calls.append(1)))
-    device.telemetry_snapshot()
-    device.telemetry_snapshot()
+    telemetry.telemetry_snapshot()
+    telemetry.telemetry_snapshot()
     device.versions()
     assert calls == [1]
 
@@ -201,11 +216,11 @@ def test_describe_rejects_other_device_types():
 
 
 def test_cpu_peaks_are_measured_and_cached(monkeypatch):
-    monkeypatch.setattr(device, "CPU_MM_SIZES", {"fp32": (256, 2), "bf16": (128, 1), "fp16": (32, 1)})
-    monkeypatch.setattr(device, "CPU_COPY_BYTES", 8 * 2**20)
-    device._measure_cpu_peaks.cache_clear()
+    monkeypatch.setattr(peakinfo, "CPU_MM_SIZES", {"fp32": (256, 2), "bf16": (128, 1), "fp16": (32, 1)})
+    monkeypatch.setattr(peakinfo, "CPU_COPY_BYTES", 8 * 2**20)
+    peakinfo._measure_cpu_peaks.cache_clear()
     try:
-        peaks = device.local_peaks({"mode": "cpu-fallback"})
+        peaks = peakinfo.local_peaks({"mode": "cpu-fallback"})
         assert peaks["source"] == "measured-cpu" and peaks["chip_id"] is None
         tf = peaks["tflops"]
         assert set(tf) == set(specs.DTYPES)
@@ -215,16 +230,16 @@ def test_cpu_peaks_are_measured_and_cached(monkeypatch):
         assert 1e-4 < peaks["bandwidth_tbps"] < 5.0
         fp32 = tf["fp32"]
         peaks["tflops"]["fp32"] = -1.0  # a caller's mutation does not reach the cache
-        again = device.measured_cpu_peaks()
+        again = peakinfo.measured_cpu_peaks()
         assert again["tflops"]["fp32"] == fp32
-        assert device._measure_cpu_peaks.cache_info().hits >= 1
+        assert peakinfo._measure_cpu_peaks.cache_info().hits >= 1
     finally:
-        device._measure_cpu_peaks.cache_clear()
+        peakinfo._measure_cpu_peaks.cache_clear()
 
 
 def test_local_peaks_rejects_a_non_description():
     with pytest.raises(ValueError, match="mode"):
-        device.local_peaks({"device_name": "x"})
+        peakinfo.local_peaks({"device_name": "x"})
 
 
 # ---------------------------------------------------------------------------------------------- a mocked GPU
@@ -232,8 +247,15 @@ def test_local_peaks_rejects_a_non_description():
 
 def _props(name, cc, sms, mem_bytes, clock_khz, mem_khz, bus_bits, l2=50 * 2**20):
     return types.SimpleNamespace(
-        name=name, major=cc[0], minor=cc[1], multi_processor_count=sms, total_memory=mem_bytes,
-        L2_cache_size=l2, clock_rate=clock_khz, memory_clock_rate=mem_khz, memory_bus_width=bus_bits,
+        name=name,
+        major=cc[0],
+        minor=cc[1],
+        multi_processor_count=sms,
+        total_memory=mem_bytes,
+        L2_cache_size=l2,
+        clock_rate=clock_khz,
+        memory_clock_rate=mem_khz,
+        memory_bus_width=bus_bits,
     )
 
 
@@ -262,7 +284,7 @@ def test_h100_pcie_resolves_to_the_pcie_part(fake_gpu):
     assert desc["compute_capability"] == "9.0" and desc["sm_count"] == 114
     assert desc["l2_bytes"] == 50 * 2**20 and desc["memory_gb"] == pytest.approx(85.52, abs=0.01)
     assert desc["clock_rate_mhz"] == 1755.0 and desc["memory_bus_width_bits"] == 5120
-    peaks = device.local_peaks(desc)
+    peaks = peakinfo.local_peaks(desc)
     assert peaks["source"] == "spec" and peaks["chip_id"] == "h100-pcie"
     pcie, sxm = specs.get_chip("h100-pcie"), specs.get_chip("h100-sxm")
     assert peaks["tflops"]["bf16"] == pcie.peak_tflops["bf16"] != sxm.peak_tflops["bf16"]
@@ -274,7 +296,7 @@ def test_sm_count_mismatch_is_not_matched_and_is_estimated(fake_gpu):
     fake_gpu(_props("NVIDIA H100 PCIe", (9, 0), 132, H100_PCIE_BYTES, 1_755_000, 1_593_000, 5120))
     desc = device.describe()
     assert desc["chip_id"] is None and "132" in desc["chip_match_reason"]
-    peaks = device.local_peaks(desc)
+    peaks = peakinfo.local_peaks(desc)
     assert peaks["source"] == "estimated-from-device" and peaks["chip_id"] is None
     # 132 SMs × 1755 MHz × 4096 FLOP/clk/SM, not any database chip's figure
     assert peaks["tflops"]["bf16"] == pytest.approx(132 * 1.755e9 * 4096 / 1e12)
@@ -282,11 +304,14 @@ def test_sm_count_mismatch_is_not_matched_and_is_estimated(fake_gpu):
 
 
 def test_unknown_geforce_sm89_is_estimated_with_half_rate_tensor_math(fake_gpu):
-    fake_gpu(_props("NVIDIA GeForce RTX 4090", (8, 9), 128, 25_386_352_640, 2_520_000, 10_501_000, 384,
-                    l2=72 * 2**20))
+    fake_gpu(
+        _props(
+            "NVIDIA GeForce RTX 4090", (8, 9), 128, 25_386_352_640, 2_520_000, 10_501_000, 384, l2=72 * 2**20
+        )
+    )
     desc = device.describe()
     assert desc["chip_id"] is None and desc["chip_match_reason"]
-    peaks = device.local_peaks(desc)
+    peaks = peakinfo.local_peaks(desc)
     assert peaks["source"] == "estimated-from-device"
     tf = peaks["tflops"]
     # NVIDIA's Ada whitepaper: RTX 4090 82.6 fp32, 165.2 fp16 (fp32 accumulate), 330.3 fp8, 660.6 int8 TOPS
@@ -300,22 +325,37 @@ def test_unknown_geforce_sm89_is_estimated_with_half_rate_tensor_math(fake_gpu):
 
 
 def test_workstation_sm89_gets_the_full_tensor_rate():
-    desc = {"mode": "gpu", "device_name": "NVIDIA L40 Mystery", "compute_capability": "8.9", "sm_count": 142,
-            "clock_rate_mhz": 2520.0, "memory_clock_mhz": 2250.0, "memory_bus_width_bits": 384, "chip_id": None}
-    tf = device.local_peaks(desc)["tflops"]
+    desc = {
+        "mode": "gpu",
+        "device_name": "NVIDIA L40 Mystery",
+        "compute_capability": "8.9",
+        "sm_count": 142,
+        "clock_rate_mhz": 2520.0,
+        "memory_clock_mhz": 2250.0,
+        "memory_bus_width_bits": 384,
+        "chip_id": None,
+    }
+    tf = peakinfo.local_peaks(desc)["tflops"]
     assert tf["bf16"] == pytest.approx(362.05, rel=0.02)  # the L40S datasheet figure (quoted at ~2.49 GHz)
     assert tf["fp8"] == pytest.approx(2 * tf["bf16"])
 
 
 def test_unknown_architecture_or_missing_clock_gives_unknown_not_a_crash():
-    base = {"mode": "gpu", "device_name": "NVIDIA Future", "sm_count": 200, "chip_id": None,
-            "memory_clock_mhz": 4000.0, "memory_bus_width_bits": 8192}
-    peaks = device.local_peaks({**base, "compute_capability": "13.7", "clock_rate_mhz": 2000.0})
+    base = {
+        "mode": "gpu",
+        "device_name": "NVIDIA Future",
+        "sm_count": 200,
+        "chip_id": None,
+        "memory_clock_mhz": 4000.0,
+        "memory_bus_width_bits": 8192,
+    }
+    peaks = peakinfo.local_peaks({**base, "compute_capability": "13.7", "clock_rate_mhz": 2000.0})
     assert all(v is None for v in peaks["tflops"].values())
     assert peaks["bandwidth_tbps"] == pytest.approx(8.192)
     assert any("13.7" in n for n in peaks["notes"])
-    peaks = device.local_peaks({**base, "compute_capability": "9.0", "clock_rate_mhz": None,
-                                "memory_clock_mhz": None})
+    peaks = peakinfo.local_peaks(
+        {**base, "compute_capability": "9.0", "clock_rate_mhz": None, "memory_clock_mhz": None}
+    )
     assert all(v is None for v in peaks["tflops"].values()) and peaks["bandwidth_tbps"] is None
 
 
@@ -326,8 +366,12 @@ def test_clocks_missing_from_torch_come_from_nvml(fake_gpu, monkeypatch):
     nvml.nvmlDeviceGetMaxClockInfo = lambda h, c: 2520 if c == pynvml.NVML_CLOCK_SM else 10501
     monkeypatch.setitem(sys.modules, "pynvml", nvml)
     desc = device.describe()
-    assert (desc["clock_rate_mhz"], desc["memory_clock_mhz"], desc["memory_bus_width_bits"]) == (2520.0, 10501.0, 384)
-    assert device.local_peaks(desc)["bandwidth_tbps"] == pytest.approx(1.008, rel=0.01)
+    assert (desc["clock_rate_mhz"], desc["memory_clock_mhz"], desc["memory_bus_width_bits"]) == (
+        2520.0,
+        10501.0,
+        384,
+    )
+    assert peakinfo.local_peaks(desc)["bandwidth_tbps"] == pytest.approx(1.008, rel=0.01)
     assert desc["versions"]["driver"] == "580.65.06"
 
 
@@ -348,24 +392,24 @@ def test_spec_database_failure_is_a_reason_not_a_crash(fake_gpu, monkeypatch):
 def test_describe_real_gpu():
     desc = device.describe("cuda")
     assert desc["mode"] == "gpu" and desc["sm_count"] > 0 and desc["l2_bytes"] > 0
-    peaks = device.local_peaks(desc)
+    peaks = peakinfo.local_peaks(desc)
     assert peaks["source"] in ("spec", "estimated-from-device")
-    snap = device.telemetry_snapshot(0)
-    assert set(snap) == {*device.TELEMETRY_FIELDS, "error"}
+    snap = telemetry.telemetry_snapshot(0)
+    assert set(snap) == {*telemetry.TELEMETRY_FIELDS, "error"}
 
 
 def test_throttle_during_the_measurement_is_seen_by_the_violation_counters(monkeypatch):
     fake = _fake_nvml(nvmlDeviceGetCurrentClocksThrottleReasons=lambda h: 0x1)  # idle before and after
     monkeypatch.setitem(sys.modules, "pynvml", fake)
-    before = device.telemetry_snapshot(0)
-    after = device.telemetry_snapshot(0)
-    assert device.throttled(before, after) is False  # counters unchanged, no slowdown reason
+    before = telemetry.telemetry_snapshot(0)
+    after = telemetry.telemetry_snapshot(0)
+    assert telemetry.throttled(before, after) is False  # counters unchanged, no slowdown reason
     fake.violation_ns[pynvml.NVML_PERF_POLICY_THERMAL] += 2_000_000  # a thermal slowdown came and went
-    after = device.telemetry_snapshot(0)
+    after = telemetry.telemetry_snapshot(0)
     assert after["clock_event_reasons"] == ["gpu_idle"]
-    assert device.throttled(before, after) is True
+    assert telemetry.throttled(before, after) is True
     # counters only (reasons unreadable) still answer; nothing readable is unknown
     no_reasons = {"clock_event_reasons": None, "power_violation_ns": 1, "thermal_violation_ns": 1}
-    assert device.throttled(no_reasons, dict(no_reasons)) is False
-    assert device.throttled(no_reasons, {**no_reasons, "power_violation_ns": 2}) is True
-    assert device.throttled({"clock_event_reasons": None}, {"clock_event_reasons": None}) is None
+    assert telemetry.throttled(no_reasons, dict(no_reasons)) is False
+    assert telemetry.throttled(no_reasons, {**no_reasons, "power_violation_ns": 2}) is True
+    assert telemetry.throttled({"clock_event_reasons": None}, {"clock_event_reasons": None}) is None

@@ -24,8 +24,8 @@ written are kept by the writer.
 References run on the inputs' device (float64 on the GPU; a 16384³ reference GEMM takes ~0.2 s on an H100)
 and are freed before timing.
 
-Triton: ``gpucompare.kernels`` is imported here first, so interpreter mode is set on a CPU-only machine
-before any kernel module (imported lazily by the workloads) defines a ``@triton.jit`` kernel.
+Triton: kernel modules are imported lazily by the workloads, through the ``gpucompare.kernels`` package, which
+sets Triton up first (:func:`gpucompare.hw.configure_triton`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ import functools
 import gc
 import inspect
 import math
-import os
 import socket
 import subprocess
 import sys
@@ -48,19 +47,14 @@ from typing import Any, TextIO
 
 import torch
 
-# Triton's autotuner keeps its choice on disk (beside the compiled kernels, ~/.triton/cache) when this is set
-# before a kernel is decorated: a second run on the same machine (``pytest bench/`` after ``gpucompare run``,
-# or a suite split into several processes) neither re-benchmarks ~11-24 configs per kernel nor compiles the
-# losers. Ignored by the CPU interpreter. An explicit setting in the environment wins.
-os.environ.setdefault("TRITON_CACHE_AUTOTUNING", "1")
+from gpucompare import hw, reference
+from gpucompare.dtypes import LOW_PRECISION
+from gpucompare.errors import GpucompareError, first_line
+from gpucompare.measure import device as devinfo
+from gpucompare.measure import peaks as peakinfo
+from gpucompare.measure import telemetry, timing
+from gpucompare.results import DEFAULT_ROOT, Record, RunWriter
 
-import gpucompare.kernels  # noqa: F401  (sets TRITON_INTERPRET before any kernel is defined)
-from gpucompare import device as devinfo
-from gpucompare import hw, reference, timing
-from gpucompare.errors import GpucompareError
-from gpucompare.results import DEFAULT_ROOT, SCHEMA_VERSION, RunWriter
-
-LOW_PRECISION = ("fp16", "bf16", "fp8")
 TIERS = ("cpu", "gpu")
 
 
@@ -120,7 +114,7 @@ def local_bandwidth(peaks: Mapping[str, Any]) -> float | None:
 def describe_machine(device: torch.device, command: str | None) -> tuple[dict, dict]:
     """(machine description for run.json, local peaks): ``device.describe`` + peaks + provenance."""
     desc = dict(devinfo.describe(device))
-    peaks = dict(_plain(devinfo.local_peaks(desc)))
+    peaks = dict(_plain(peakinfo.local_peaks(desc)))
     machine = {
         **desc,
         "local_peaks": peaks,
@@ -180,11 +174,6 @@ def case_id(workload: Any, shape: Any, dtype: str, impl: Any) -> str:
 # ---------------------------------------------------------------- one measurement
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
 def _sync(dev: torch.device) -> None:
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
@@ -226,8 +215,8 @@ def _baseline_output(workload: Any, shape: Any, impl: Any, inputs: dict, dtype: 
 def _telemetry(dev: torch.device) -> dict:
     """One NVML reading of the GPU ``dev`` (``cuda`` without an index: the current device)."""
     if dev.type != "cuda":
-        return dict(devinfo.telemetry_snapshot())
-    return dict(devinfo.telemetry_snapshot(devinfo.cuda_index(dev)))
+        return dict(telemetry.telemetry_snapshot())
+    return dict(telemetry.telemetry_snapshot(devinfo.cuda_index(dev)))
 
 
 def measure_one(
@@ -251,60 +240,41 @@ def measure_one(
     failure left the CUDA context unusable; every other failure is a ``failed`` record.
     """
     dev = torch.device(device)
-    rec: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id,
-        "workload": workload.name,
-        "family": workload.family,
-        "intent": workload.intent,
-        "shape": dict(shape.params),
-        "shape_label": shape.label,
-        "dtype": dtype,
-        "impl": impl.name,
-        "baseline": bool(impl.baseline),
-        "status": "failed",
-        "reason": None,
-        "flops": None,
-        "bytes": None,
-        "median_s": None,
-        "p20_s": None,
-        "p80_s": None,
-        "min_s": None,
-        "count": None,
-        "cv": None,
-        "rel_iqr": None,
-        "noise_target_met": None,
-        "tflops": None,
-        "gbps": None,
-        "rel_error": None,
-        "error_bound": None,
-        "mode": machine.get("mode", "gpu" if dev.type == "cuda" else "cpu-fallback"),
-        "chip_id": machine.get("chip_id"),
-        "device_name": machine.get("device_name"),
-        "local_peak_tflops": local_peak(peaks, dtype),
-        "local_peak_bw_tbps": local_bandwidth(peaks),
-        "local_peak_source": peaks.get("source"),
-        "telemetry": {"before": None, "after": None},
-        "throttled": None,
-        "versions": dict(machine.get("versions") or {}),
-        "command": command if command is not None else machine.get("command"),
-        "git_commit": machine.get("git_commit", git_commit()),
-        "timestamp": utc_now(),
-        "hostname": machine.get("hostname") or socket.gethostname(),
-    }
+    config = timing_config if timing_config is not None else timing.TimingConfig.for_device(dev)
+    rec = Record(
+        run_id=run_id,
+        workload=workload.name,
+        family=workload.family,
+        intent=workload.intent,
+        shape=dict(shape.params),
+        shape_label=shape.label,
+        dtype=dtype,
+        impl=impl.name,
+        baseline=bool(impl.baseline),
+        mode=machine.get("mode", devinfo.mode_of(dev)),
+        chip_id=machine.get("chip_id"),
+        device_name=machine.get("device_name"),
+        local_peak_tflops=local_peak(peaks, dtype),
+        local_peak_bw_tbps=local_bandwidth(peaks),
+        local_peak_source=peaks.get("source"),
+        versions=dict(machine.get("versions") or {}),
+        command=command if command is not None else machine.get("command"),
+        git_commit=machine.get("git_commit", git_commit()),
+        timestamp=utc_now(),
+        hostname=machine.get("hostname") or socket.gethostname(),
+        method=timing.method_description(config, dev),
+    ).to_dict()
     where = f"{shape.label} ({dtype}, {impl.name})"
     state = {"phase": "counting flops/bytes"}
     oom = False
     try:
-        result = _check_and_time(
-            rec, state, workload, shape, dtype, impl, dev, timing_config, samples_out
-        )
+        result = _check_and_time(rec, state, workload, shape, dtype, impl, dev, config, samples_out)
     except Exception as exc:
         oom = _is_oom(exc)
         if oom:
             reason = f"out of memory at shape {where} while {state['phase']}"
         else:
-            reason = f"{state['phase']} raised {_first_line(exc)}"
+            reason = f"{state['phase']} raised {first_line(exc)}"
         result = {**rec, "status": "failed", "reason": reason}
     # Out of the except block, so the traceback (and the tensors its frames hold) is gone: free this case's
     # inputs, outputs and reference before the next case, whose sizes may need all of the memory.
@@ -385,7 +355,7 @@ def _check_and_time(
         tflops=tflops,
         gbps=gbps,
         telemetry={"before": before, "after": after},
-        throttled=devinfo.throttled(before, after),
+        throttled=telemetry.throttled(before, after),
     )
     if samples_out is not None:
         samples_out.extend(float(x) for x in t.samples_s)
@@ -414,7 +384,7 @@ def cuda_context_error(dev: torch.device) -> str | None:
         if float((probe + 1).sum().item()) != 8.0:
             return "a probe kernel returned a wrong sum"
     except Exception as exc:
-        return _first_line(exc)
+        return first_line(exc)
     return None
 
 
@@ -536,7 +506,6 @@ def run_suite(
     (stdout), the progress lines to ``progress_stream`` (stderr). ``budget_s``: the timing budget per case
     instead of the device default (:meth:`gpucompare.timing.TimingConfig.for_device`).
     """
-    hw.configure_triton()
     dev = hw.default_device()
     config = timing.TimingConfig.for_device(dev)
     if budget_s is not None:

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 import torch
 
-from gpucompare import cli, runner, timing
+from gpucompare import cli
+from gpucompare.measure import runner, timing
 from gpucompare.results import load_run, validate_record
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MACHINE = {
     "mode": "cpu-fallback",
     "chip_id": None,
@@ -106,7 +107,7 @@ def spies(monkeypatch):
         return {"sm_clock_mhz": None, "error": "no GPU (test)"}
 
     monkeypatch.setattr(runner.timing, "measure", measure)
-    monkeypatch.setattr(runner.devinfo, "telemetry_snapshot", snapshot)
+    monkeypatch.setattr(runner.telemetry, "telemetry_snapshot", snapshot)
     return calls
 
 
@@ -262,7 +263,7 @@ def test_plan_is_deterministic_and_validates_names():
 
 
 def _fast_peaks(monkeypatch):
-    monkeypatch.setattr(runner.devinfo, "local_peaks", lambda desc: PEAKS)
+    monkeypatch.setattr(runner.peakinfo, "local_peaks", lambda desc: PEAKS)
 
 
 def test_cli_run_copy_writes_a_run_folder(tmp_path, monkeypatch, capsys):
@@ -303,10 +304,10 @@ def test_cli_run_bad_names_one_line_exit_2(tmp_path, capsys, args, needle):
 
 _PLUGIN = """
 import dataclasses
-import gpucompare.device
+import gpucompare.measure.peaks
 import gpucompare.workloads as wl
 
-gpucompare.device.local_peaks = lambda desc: {peaks!r}  # skip the CPU peak measurement (seconds)
+gpucompare.measure.peaks.local_peaks = lambda desc: {peaks!r}  # skip the CPU peak measurement (seconds)
 if {break_torch!r}:  # the torch copy returns x + 1: a wrong output
     copy = wl.WORKLOADS["copy"]
     def bad(inputs, dtype, _build=copy.impl("torch").build):
@@ -315,7 +316,7 @@ if {break_torch!r}:  # the torch copy returns x + 1: a wrong output
     impls = tuple(dataclasses.replace(i, build=bad) if i.name == "torch" else i for i in copy.impls)
     wl.WORKLOADS["copy"] = dataclasses.replace(copy, impls=impls)
 if {lose_device!r}:  # the first case hits a sticky CUDA error
-    from gpucompare import runner
+    from gpucompare.measure import runner
     _real = runner.measure_one
     def _lost(*args, **kw):
         rec = _real(*args, **kw)
@@ -324,7 +325,9 @@ if {lose_device!r}:  # the first case hits a sticky CUDA error
 """
 
 
-def _pytest_bench(tmp_path: Path, *extra: str, break_torch: bool = False, lose_device: bool = False, rc: int = 0):
+def _pytest_bench(
+    tmp_path: Path, *extra: str, break_torch: bool = False, lose_device: bool = False, rc: int = 0
+):
     """``pytest bench/bench_bandwidth.py`` on the copy workload in a subprocess; (proc, run folder)."""
     res = tmp_path / "runs"
     plugin = _PLUGIN.format(peaks=PEAKS, break_torch=break_torch, lose_device=lose_device)
@@ -502,7 +505,7 @@ def test_cuda_context_probe_reports_the_sticky_error(monkeypatch):
 def test_telemetry_reads_the_current_gpu_when_the_device_has_no_index(monkeypatch):
     seen = []
     monkeypatch.setattr(runner.devinfo, "cuda_index", lambda dev: 3)
-    monkeypatch.setattr(runner.devinfo, "telemetry_snapshot", lambda index=0: seen.append(index) or {})
+    monkeypatch.setattr(runner.telemetry, "telemetry_snapshot", lambda index=0: seen.append(index) or {})
     runner._telemetry(torch.device("cuda"))
     runner._telemetry(torch.device("cuda", 1))
     assert seen == [3, 3]  # cuda_index resolves both (faked to 3 here)
@@ -538,7 +541,7 @@ def test_run_suite_stops_on_a_lost_device_and_keeps_the_records(tmp_path, monkey
 
 def test_triton_autotuning_results_are_cached_on_disk_unless_the_user_says_otherwise():
     code = (
-        "import os, gpucompare.runner, triton; from triton import knobs; "
+        "import os, gpucompare.kernels, triton; from triton import knobs; "
         "print(os.environ['TRITON_CACHE_AUTOTUNING'], knobs.autotuning.cache)"
     )
     env = {k: v for k, v in os.environ.items() if k != "TRITON_CACHE_AUTOTUNING"}
@@ -569,3 +572,16 @@ def test_pytest_bench_stops_the_session_on_a_lost_device(tmp_path):
     assert len(records) == 1 and records[0]["status"] == "failed"  # written, then nothing else ran
     out = proc.stdout + proc.stderr
     assert "CUDA context lost at case 1" in out and "1 cases: 0 ok, 1 failed" in out
+
+
+def test_each_record_carries_its_measurement_method(tmp_path, monkeypatch):
+    """The timer, flush, warm-up and stop rule are stored (and versioned) in every record."""
+    (w, shape, dt, impl) = runner.plan("cpu", ["copy"], ["fp32"])[0]
+    rec = runner.measure_one(
+        w, shape, dt, impl, device="cpu", machine=MACHINE, peaks=PEAKS, timing_config=FAST, run_id="r"
+    )
+    method = rec["method"]
+    assert method["version"] == timing.METHOD_VERSION and method["timer"] == timing.METHOD_CPU
+    assert method["flush"] == "none" and method["min_reps"] == FAST.min_reps
+    assert method["budget_s"] == FAST.budget_s and method["noise_target"] == FAST.noise_target
+    validate_record(rec)

@@ -8,27 +8,28 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gpucompare.hw import has_gpu, supports_fp8
+# Triton 3.6's interpreter converts the runtime K-loop bound with int(ndarray) (numpy >= 1.25 warns).
+from support import FLOAT_DTYPES
+
+from gpucompare.dtypes import torch_dtype
+from gpucompare.hw import default_device, has_gpu, supports_fp8
 from gpucompare.kernels import gemm
 from gpucompare.reference import check, gemm_ref, poison_, relative_error
 
-# Triton 3.6's interpreter converts the runtime K-loop bound with int(ndarray) (numpy >= 1.25 warns).
-pytestmark = pytest.mark.filterwarnings("ignore:Conversion of an array with ndim:DeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Conversion of an array with ndim:DeprecationWarning"),
+    pytest.mark.usefixtures("seeded"),
+]
 
 FP8 = getattr(torch, "float8_e4m3fn", None)
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+DTYPES = {n: torch_dtype(n) for n in FLOAT_DTYPES}
 # (M, N, K): odd sizes off the tile grid, a single row, a single column, an exact tile, K < BLOCK_K.
 SHAPES = [(67, 45, 129), (1, 37, 64), (130, 1, 17), (128, 128, 128), (129, 130, 200)]
-DEVICE = torch.device("cuda") if has_gpu() else torch.device("cpu")
+DEVICE = default_device()
 
 
 def _label(shape) -> str:
     return "x".join(map(str, shape))
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
 
 
 def _randn(*shape, dtype=torch.float32, device=DEVICE):

@@ -28,7 +28,7 @@ import pytest
 
 from gpucompare.kernels._common import H100_MAX_SHARED_BYTES as H100_MAX_SHARED
 
-TOOL = Path(__file__).resolve().parents[1] / "kernels" / "_sm90_compile.py"
+TOOL = Path(__file__).resolve().parents[2] / "kernels" / "_sm90_compile.py"
 SKIP_EXIT = 3  # the tool's exit status when it cannot compile for CUDA here
 
 KERNELS = {

@@ -12,19 +12,19 @@ import math
 
 import pytest
 import torch
+from support import FLOAT_DTYPES
 
+from gpucompare.dtypes import torch_dtype
 from gpucompare.kernels import attention as attn_mod
 from gpucompare.kernels.attention import SDPA_BACKENDS, attention, sdpa, sdpa_available
 from gpucompare.reference import attention_bwd_ref, attention_ref, check, poison_
 
-pytestmark = pytest.mark.filterwarnings("ignore:Conversion of an array with ndim:DeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Conversion of an array with ndim:DeprecationWarning"),
+    pytest.mark.usefixtures("seeded"),
+]
 
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
+DTYPES = {n: torch_dtype(n) for n in FLOAT_DTYPES}
 
 
 @pytest.fixture

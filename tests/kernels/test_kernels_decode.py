@@ -10,18 +10,18 @@ import math
 
 import pytest
 import torch
+from support import FLOAT_DTYPES
 
+from gpucompare.dtypes import torch_dtype
 from gpucompare.kernels.decode import MAX_SPLITS, choose_splits, decode_attention, torch_decode_attention
 from gpucompare.reference import check, decode_attention_ref, poison_
 
-pytestmark = pytest.mark.filterwarnings("ignore:Conversion of an array with ndim:DeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Conversion of an array with ndim:DeprecationWarning"),
+    pytest.mark.usefixtures("seeded"),
+]
 
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
+DTYPES = {n: torch_dtype(n) for n in FLOAT_DTYPES}
 
 
 def _inputs(b, hq, hkv, length, d, dtype, device="cpu"):

@@ -1,4 +1,4 @@
-"""Results storage: the record schema (version 1), an append-only writer and a validating loader.
+"""Results storage: an append-only writer and a validating loader (the record itself: ``results.record``).
 
 A run lives in ``results/runs/<date>-<host>-<chip>/``:
 
@@ -20,9 +20,7 @@ import io
 import json
 import math
 import os
-import re
 import socket
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,150 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from gpucompare.errors import ResultsError
+from gpucompare.files import atomic_write, slug
+from gpucompare.results.record import NESTED, RECORD_FIELDS, validate_machine, validate_record
 
-SCHEMA_VERSION = 1
-
-# Type tags: "str", "int", "float" (int accepted), "bool", "object"; "?" suffix = may be null.
-RECORD_FIELDS: dict[str, str] = {
-    "schema_version": "int",
-    "run_id": "str",
-    "workload": "str",
-    "family": "str",
-    "intent": "str",
-    "shape": "object",
-    "shape_label": "str",
-    "dtype": "str",
-    "impl": "str",
-    "baseline": "bool",
-    "status": "str",
-    "reason": "str?",
-    "flops": "int?",
-    "bytes": "int?",
-    "median_s": "float?",
-    "p20_s": "float?",
-    "p80_s": "float?",
-    "min_s": "float?",
-    "count": "int?",
-    "cv": "float?",
-    "rel_iqr": "float?",
-    "noise_target_met": "bool?",
-    "tflops": "float?",
-    "gbps": "float?",
-    "rel_error": "float?",
-    "error_bound": "float?",
-    "mode": "str",
-    "chip_id": "str?",
-    "device_name": "str?",
-    "local_peak_tflops": "float?",
-    "local_peak_bw_tbps": "float?",
-    "local_peak_source": "str?",
-    "telemetry": "object",
-    "throttled": "bool?",
-    "versions": "object",
-    "command": "str?",
-    "git_commit": "str?",
-    "timestamp": "str",
-    "hostname": "str",
-}
-ENUMS: dict[str, tuple[str, ...]] = {
-    "intent": ("compute", "memory"),
-    "status": ("ok", "failed", "skipped"),
-    "mode": ("gpu", "cpu-fallback"),
-    "local_peak_source": ("spec", "estimated-from-device", "measured-cpu"),
-}
-# Fields a record with status "ok" must carry as numbers.
-OK_REQUIRED = ("median_s", "p20_s", "p80_s", "min_s", "count", "flops", "bytes")
-NESTED = ("shape", "telemetry", "versions")
 CSV_COLUMNS = tuple(RECORD_FIELDS)
-MACHINE_REQUIRED: dict[str, str] = {"run_id": "str", "mode": "str"}
-
-
-def _type_ok(value: Any, tag: str) -> bool:
-    nullable = tag.endswith("?")
-    base = tag.rstrip("?")
-    if value is None:
-        return nullable
-    if base == "str":
-        return isinstance(value, str)
-    if base == "bool":
-        return isinstance(value, bool)
-    if base == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if base == "float":
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if base == "object":
-        return isinstance(value, dict)
-    raise AssertionError(f"unknown type tag {tag!r}")
-
-
-def _describe_type(tag: str) -> str:
-    names = {
-        "str": "a string",
-        "int": "an integer",
-        "float": "a finite number",
-        "bool": "true/false",
-        "object": "an object",
-    }
-    text = names[tag.rstrip("?")]
-    return text + " or null" if tag.endswith("?") else text
-
-
-def validate_record(obj: Any, where: str = "record") -> dict:
-    """Check ``obj`` against schema version 1; return it unchanged or raise ``ResultsError``.
-
-    ``where`` prefixes the message (e.g. ``"results/runs/x/records.jsonl:12"``), which then names the
-    field that is wrong: missing, unknown, of the wrong type, or outside its enumeration.
-    """
-    if not isinstance(obj, dict):
-        raise ResultsError(f"{where}: a record must be a JSON object, got {type(obj).__name__}")
-    version = obj.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise ResultsError(
-            f"{where}: field 'schema_version': expected {SCHEMA_VERSION}, got {version!r}"
-            + (" (missing)" if "schema_version" not in obj else "")
-        )
-    for name, tag in RECORD_FIELDS.items():
-        if name not in obj:
-            raise ResultsError(f"{where}: field {name!r} is missing")
-        value = obj[name]
-        if not _type_ok(value, tag):
-            raise ResultsError(
-                f"{where}: field {name!r}: expected {_describe_type(tag)}, "
-                f"got {type(value).__name__} {value!r:.60}"
-            )
-        if name in ENUMS and value is not None and value not in ENUMS[name]:
-            raise ResultsError(f"{where}: field {name!r}: {value!r} is not one of {', '.join(ENUMS[name])}")
-    unknown = sorted(set(obj) - set(RECORD_FIELDS))
-    if unknown:
-        raise ResultsError(f"{where}: field {unknown[0]!r} is not in schema version {SCHEMA_VERSION}")
-    telemetry = obj["telemetry"]
-    for key in ("before", "after"):
-        if key not in telemetry:
-            raise ResultsError(f"{where}: field 'telemetry.{key}' is missing")
-        snap = telemetry[key]
-        if snap is not None and not isinstance(snap, dict):
-            raise ResultsError(f"{where}: field 'telemetry.{key}': expected an object or null")
-    if obj["status"] == "ok":
-        for name in OK_REQUIRED:
-            if obj[name] is None:
-                raise ResultsError(f"{where}: field {name!r}: must be a number when status is 'ok'")
-    elif not obj["reason"]:
-        raise ResultsError(f"{where}: field 'reason': a {obj['status']} record must say why")
-    return obj
-
-
-def validate_machine(obj: Any, where: str = "run.json") -> dict:
-    """Check the few fields of ``run.json`` that readers rely on (run_id, mode)."""
-    if not isinstance(obj, dict):
-        raise ResultsError(f"{where}: the machine description must be a JSON object")
-    for name, tag in MACHINE_REQUIRED.items():
-        if name not in obj:
-            raise ResultsError(f"{where}: field {name!r} is missing")
-        if not _type_ok(obj[name], tag):
-            raise ResultsError(f"{where}: field {name!r}: expected {_describe_type(tag)}")
-    if obj["mode"] not in ENUMS["mode"]:
-        raise ResultsError(f"{where}: field 'mode': {obj['mode']!r} is not one of {', '.join(ENUMS['mode'])}")
-    return obj
 
 
 def _clean(value: Any) -> Any:
@@ -192,21 +50,6 @@ def _clean(value: Any) -> Any:
 
 def _dumps(obj: Any) -> str:
     return json.dumps(_clean(obj), allow_nan=False, separators=(",", ":"), default=str)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def csv_row(record: Mapping[str, Any]) -> dict[str, str]:
@@ -232,16 +75,12 @@ def records_csv(records: Iterable[Mapping[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.").lower() or "unknown"
-
-
 def run_dir_name(machine: Mapping[str, Any], when: datetime | None = None) -> str:
     """``<YYYY-MM-DD>-<host>-<chip>``; chip = chip id, ``cpu`` for the CPU fallback, else ``unknown-gpu``."""
     when = when or datetime.now(timezone.utc)
-    host = _slug(str(machine.get("hostname") or socket.gethostname()).split(".")[0])
+    host = slug(str(machine.get("hostname") or socket.gethostname()).split(".")[0])
     if machine.get("chip_id"):
-        chip = _slug(str(machine["chip_id"]))
+        chip = slug(str(machine["chip_id"]))
     elif machine.get("mode") == "cpu-fallback":
         chip = "cpu"
     else:
@@ -275,12 +114,12 @@ class RunWriter:
         self.machine = {**_clean(machine), "run_id": name}
         validate_machine(self.machine, str(self.path / "run.json"))
         self.records: list[dict] = []
-        _atomic_write(
+        atomic_write(
             self.path / "run.json", json.dumps(self.machine, indent=2, allow_nan=False, default=str) + "\n"
         )
         self.jsonl = self.path / "records.jsonl"
         self.jsonl.touch()
-        _atomic_write(self.path / "records.csv", records_csv([]))
+        atomic_write(self.path / "records.csv", records_csv([]))
 
     def append(self, record: Mapping[str, Any]) -> dict:
         """Validate ``record``, append it to records.jsonl (flush + fsync) and regenerate records.csv."""
@@ -294,7 +133,7 @@ class RunWriter:
             fh.flush()
             os.fsync(fh.fileno())
         self.records.append(rec)
-        _atomic_write(self.path / "records.csv", records_csv(self.records))
+        atomic_write(self.path / "records.csv", records_csv(self.records))
         return rec
 
 

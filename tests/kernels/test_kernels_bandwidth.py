@@ -7,19 +7,17 @@ from __future__ import annotations
 
 import pytest
 import torch
+from support import FLOAT_DTYPES
 
-from gpucompare.hw import has_gpu
+from gpucompare.dtypes import torch_dtype
+from gpucompare.hw import default_device, has_gpu
 from gpucompare.kernels import bandwidth as bw
 from gpucompare.reference import check, copy_ref, poison_, triad_ref
 
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+pytestmark = pytest.mark.usefixtures("seeded")
+DTYPES = {n: torch_dtype(n) for n in FLOAT_DTYPES}
 LENGTHS = [1, 1000, 4099, 8193]  # 8193: one past a whole interpreter block
-DEVICE = torch.device("cuda") if has_gpu() else torch.device("cpu")
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    torch.manual_seed(0)
+DEVICE = default_device()
 
 
 def _randn(*shape, dtype=torch.float32):

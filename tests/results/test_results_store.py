@@ -29,9 +29,13 @@ from gpucompare.results import (
 CPU_MACHINE = {"mode": "cpu-fallback", "chip_id": None, "device_name": "cpu", "hostname": "box.example.org"}
 
 
+METHOD = {"version": 1, "timer": "perf_counter", "flush": "none", "flush_bytes": None}
+
+
 def make_record(run_id: str, **over) -> dict:
     rec = {
-        "schema_version": 1,
+        "schema_version": 2,
+        "method": METHOD,
         "run_id": run_id,
         "workload": "gemm",
         "family": "gemm",
@@ -121,14 +125,17 @@ def test_run_dir_names_and_no_clobber(tmp_path):
         ({"intent": "both"}, "field 'intent'"),
         ({"baseline": 1}, "field 'baseline': expected true/false"),
         ({"count": True}, "field 'count': expected an integer"),
-        ({"schema_version": 2}, "field 'schema_version': expected 1, got 2"),
-        ({"extra": 1}, "field 'extra' is not in schema version 1"),
+        ({"schema_version": 3}, "field 'schema_version': expected one of 1, 2, got 3"),
+        ({"method": "fast"}, "field 'method': expected an object or null"),
+        ({"schema_version": 1}, "field 'method' is not in schema version 1"),
+        ({"extra": 1}, "field 'extra' is not in schema version 2"),
         ({"status": "failed", "reason": None}, "field 'reason'"),
         ({"median_s": None}, "field 'median_s': must be a number when status is 'ok'"),
         ({"telemetry": {"before": None}}, "field 'telemetry.after' is missing"),
     ],
 )
 def test_validate_record_names_the_field(change, needle):
+    """Each malformed record is refused with a message naming the field."""
     with pytest.raises(ResultsError) as exc:
         validate_record(make_record("r", **change), "f.jsonl:3")
     assert str(exc.value).startswith("f.jsonl:3: ") and needle in str(exc.value)
@@ -206,7 +213,7 @@ _CHILD = textwrap.dedent(
     """
     import json, os, sys, time
     sys.path.insert(0, {tests!r})
-    from test_results import make_record, CPU_MACHINE
+    from test_results_store import make_record, CPU_MACHINE
     from gpucompare.results import RunWriter
     w = RunWriter(sys.argv[1], CPU_MACHINE)
     print(w.path, flush=True)
@@ -263,3 +270,25 @@ def test_sigkill_mid_run_keeps_records_and_files_readable(tmp_path):
         rows = list(csv.DictReader(fh))
     assert len(counts) - 1 <= len(rows) <= len(counts) + 1
     assert [int(r["count"]) for r in rows] == list(range(1, len(rows) + 1))
+
+
+def test_schema_1_records_still_load_and_version_2_requires_the_method():
+    v1 = make_record("r", schema_version=1)
+    del v1["method"]
+    assert validate_record(v1) is v1  # a run stored before the method was recorded stays readable
+    v2 = make_record("r")
+    del v2["method"]
+    with pytest.raises(ResultsError, match="field 'method' is missing"):
+        validate_record(v2)
+
+
+def test_record_dataclass_is_the_field_list():
+    from dataclasses import fields
+
+    from gpucompare.results import Record
+
+    assert list(RECORD_FIELDS) == [
+        "schema_version",
+        *(f.name for f in fields(Record) if f.name != "schema_version"),
+    ]
+    assert list(Record().to_dict()) == list(RECORD_FIELDS)

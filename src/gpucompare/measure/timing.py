@@ -37,11 +37,14 @@ from typing import Any
 
 import torch
 
-from gpucompare import device as devinfo
 from gpucompare import hw
+from gpucompare.measure import device as devinfo
 
 METHOD_GPU = "cuda-events+l2-flush"
 METHOD_CPU = "perf_counter"
+#: The version of the timing method: raise it whenever a change here can move a measured time (timer, flush,
+#: warm-up, stop rule), so results taken before and after the change are told apart (``record["method"]``).
+METHOD_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,30 @@ class TimingConfig:
         if dev.type == "cuda":
             return cls(min_reps=10, max_reps=1000, budget_s=1.0, warmup_reps=25, warmup_s=0.1)
         return cls(min_reps=3, max_reps=200, budget_s=0.2, warmup_reps=2, warmup_s=0.02, flush_l2=False)
+
+
+def method_description(config: TimingConfig, device: torch.device | str) -> dict[str, Any]:
+    """How a measurement with ``config`` on ``device`` is taken, as stored in each record (``method``)."""
+    dev = torch.device(device)
+    gpu = dev.type == "cuda"
+    flush_bytes = None
+    if gpu and config.flush_l2:
+        l2 = config.l2_bytes or devinfo.l2_cache_bytes(dev)
+        flush_bytes = 2 * l2 if l2 else None
+    return {
+        "version": METHOD_VERSION,
+        "timer": METHOD_GPU if gpu else METHOD_CPU,
+        "flush": "write" if flush_bytes else "none",
+        "flush_bytes": flush_bytes,
+        "warmup_reps": config.warmup_reps,
+        "warmup_s": config.warmup_s,
+        "cold_call_excluded": True,
+        "stop_rule": "rel_iqr <= noise_target after min_reps, else budget_s or max_reps",
+        "noise_target": config.noise_target,
+        "min_reps": config.min_reps,
+        "max_reps": config.max_reps,
+        "budget_s": config.budget_s,
+    }
 
 
 @dataclass(frozen=True)
@@ -179,21 +206,32 @@ def summarise(
     )
 
 
-def throughput(flops: float | None, bytes_: float | None, seconds: float) -> tuple[float | None, float | None]:
+def throughput(
+    flops: float | None, bytes_: float | None, seconds: float
+) -> tuple[float | None, float | None]:
     """(achieved TFLOP/s, achieved GB/s) = (flops / s / 1e12, bytes / s / 1e9); None for a None count.
 
     The only place achieved throughput is computed: ``flops`` and ``bytes_`` are the workload registry's
     counts, ``seconds`` the median time.
     """
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) \
-            or seconds <= 0:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not math.isfinite(seconds)
+        or seconds <= 0
+    ):
         raise ValueError(f"seconds must be a finite positive number, got {seconds!r}")
     out: list[float | None] = []
     for name, value, scale in (("flops", flops, 1e12), ("bytes", bytes_, 1e9)):
         if value is None:
             out.append(None)
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+        ):
             raise ValueError(f"{name} must be a finite number >= 0 or None, got {value!r}")
         out.append(value / seconds / scale)
     return out[0], out[1]
@@ -230,8 +268,14 @@ def measure(
         raise ValueError(f"device {dev} requested, but torch sees no CUDA GPU here")
     cfg = config if config is not None else TimingConfig.for_device(dev)
     overrides = {
-        "min_reps": min_reps, "max_reps": max_reps, "budget_s": budget_s, "warmup_reps": warmup_reps,
-        "warmup_s": warmup_s, "noise_target": noise_target, "flush_l2": flush_l2, "l2_bytes": l2_bytes,
+        "min_reps": min_reps,
+        "max_reps": max_reps,
+        "budget_s": budget_s,
+        "warmup_reps": warmup_reps,
+        "warmup_s": warmup_s,
+        "noise_target": noise_target,
+        "flush_l2": flush_l2,
+        "l2_bytes": l2_bytes,
     }
     cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
     if dev.type == "cuda":

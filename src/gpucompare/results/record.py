@@ -1,0 +1,199 @@
+"""The record: one (workload, shape, dtype, impl) measurement. :class:`Record` *is* the field list.
+
+Each field carries its type tag in its metadata: ``str``, ``int``, ``float`` (an int is accepted),
+``bool``, ``object``; a ``?`` suffix means it may be null. ``RECORD_FIELDS``, the CSV columns, the validator
+and the runner's record all derive from the dataclass, so a field is added in one place.
+
+Schema versions: 1 (the first), 2 adds ``method`` (how the time was measured: timer, flush, stop rule,
+warm-up, with the method's own version, see ``gpucompare.measure.timing.method_description``). Records of
+version 1 load with ``method`` set to None.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from gpucompare.errors import ResultsError
+
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+
+
+def _f(tag: str, default: Any = None, *, since: int = 1) -> Any:
+    if tag == "object" and default is None:
+        return field(default_factory=dict, metadata={"type": tag, "since": since})
+    return field(default=default, metadata={"type": tag, "since": since})
+
+
+@dataclass
+class Record:
+    """One measurement. Defaults describe a case not yet measured (status ``failed`` until it succeeds)."""
+
+    run_id: str = _f("str", "")
+    workload: str = _f("str", "")
+    family: str = _f("str", "")
+    intent: str = _f("str", "compute")
+    shape: dict = _f("object")  # noqa: RUF009 (_f returns a field)
+    shape_label: str = _f("str", "")
+    dtype: str = _f("str", "")
+    impl: str = _f("str", "")
+    baseline: bool = _f("bool", False)
+    status: str = _f("str", "failed")
+    reason: str | None = _f("str?")
+    flops: int | None = _f("int?")
+    bytes: int | None = _f("int?")
+    median_s: float | None = _f("float?")
+    p20_s: float | None = _f("float?")
+    p80_s: float | None = _f("float?")
+    min_s: float | None = _f("float?")
+    count: int | None = _f("int?")
+    cv: float | None = _f("float?")
+    rel_iqr: float | None = _f("float?")
+    noise_target_met: bool | None = _f("bool?")
+    tflops: float | None = _f("float?")
+    gbps: float | None = _f("float?")
+    rel_error: float | None = _f("float?")
+    error_bound: float | None = _f("float?")
+    mode: str = _f("str", "gpu")
+    chip_id: str | None = _f("str?")
+    device_name: str | None = _f("str?")
+    local_peak_tflops: float | None = _f("float?")
+    local_peak_bw_tbps: float | None = _f("float?")
+    local_peak_source: str | None = _f("str?")
+    telemetry: dict = field(
+        default_factory=lambda: {"before": None, "after": None}, metadata={"type": "object", "since": 1}
+    )
+    throttled: bool | None = _f("bool?")
+    versions: dict = _f("object")  # noqa: RUF009
+    command: str | None = _f("str?")
+    git_commit: str | None = _f("str?")
+    timestamp: str = _f("str", "")
+    hostname: str = _f("str", "")
+    method: dict | None = _f("object?", since=2)  # noqa: RUF009
+    schema_version: int = _f("int", SCHEMA_VERSION)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as the JSON object stored in ``records.jsonl`` (field order: :data:`RECORD_FIELDS`)."""
+        d = asdict(self)
+        return {name: d[name] for name in RECORD_FIELDS}
+
+
+# The stored column order: schema_version first, then the fields in declaration order.
+_FIELDS = {f.name: f for f in fields(Record)}
+RECORD_FIELDS: dict[str, str] = {
+    "schema_version": "int",
+    **{n: f.metadata["type"] for n, f in _FIELDS.items() if n != "schema_version"},
+}
+ENUMS: dict[str, tuple[str, ...]] = {
+    "intent": ("compute", "memory"),
+    "status": ("ok", "failed", "skipped"),
+    "mode": ("gpu", "cpu-fallback"),
+    "local_peak_source": ("spec", "estimated-from-device", "measured-cpu"),
+}
+# Fields a record with status "ok" must carry as numbers.
+OK_REQUIRED = ("median_s", "p20_s", "p80_s", "min_s", "count", "flops", "bytes")
+NESTED = ("shape", "telemetry", "versions", "method")
+MACHINE_REQUIRED: dict[str, str] = {"run_id": "str", "mode": "str"}
+
+
+def fields_of_version(version: int) -> dict[str, str]:
+    """The fields (and type tags) a record of schema ``version`` carries."""
+    return {
+        n: t
+        for n, t in RECORD_FIELDS.items()
+        if n == "schema_version" or _FIELDS[n].metadata["since"] <= version
+    }
+
+
+def type_ok(value: Any, tag: str) -> bool:
+    nullable = tag.endswith("?")
+    base = tag.rstrip("?")
+    if value is None:
+        return nullable
+    if base == "str":
+        return isinstance(value, str)
+    if base == "bool":
+        return isinstance(value, bool)
+    if base == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if base == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if base == "object":
+        return isinstance(value, dict)
+    raise AssertionError(f"unknown type tag {tag!r}")
+
+
+def describe_type(tag: str) -> str:
+    names = {
+        "str": "a string",
+        "int": "an integer",
+        "float": "a finite number",
+        "bool": "true/false",
+        "object": "an object",
+    }
+    text = names[tag.rstrip("?")]
+    return text + " or null" if tag.endswith("?") else text
+
+
+def _check_fields(obj: dict, version: int, where: str) -> None:
+    expected = fields_of_version(version)
+    for name, tag in expected.items():
+        if name not in obj:
+            raise ResultsError(f"{where}: field {name!r} is missing")
+        value = obj[name]
+        if not type_ok(value, tag):
+            raise ResultsError(
+                f"{where}: field {name!r}: expected {describe_type(tag)}, got {type(value).__name__} {value!r:.60}"
+            )
+        if name in ENUMS and value is not None and value not in ENUMS[name]:
+            raise ResultsError(f"{where}: field {name!r}: {value!r} is not one of {', '.join(ENUMS[name])}")
+    unknown = sorted(set(obj) - set(expected))
+    if unknown:
+        raise ResultsError(f"{where}: field {unknown[0]!r} is not in schema version {version}")
+
+
+def validate_record(obj: Any, where: str = "record") -> dict:
+    """Check ``obj`` against its schema version (1 or 2); return it unchanged or raise ``ResultsError``.
+
+    ``where`` prefixes the message (e.g. ``"results/runs/x/records.jsonl:12"``), which then names the
+    field that is wrong: missing, unknown, of the wrong type, or outside its enumeration.
+    """
+    if not isinstance(obj, dict):
+        raise ResultsError(f"{where}: a record must be a JSON object, got {type(obj).__name__}")
+    version = obj.get("schema_version")
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
+        raise ResultsError(
+            f"{where}: field 'schema_version': expected one of {', '.join(map(str, READABLE_VERSIONS))}, "
+            f"got {version!r}" + (" (missing)" if "schema_version" not in obj else "")
+        )
+    _check_fields(obj, version, where)
+    telemetry = obj["telemetry"]
+    for key in ("before", "after"):
+        if key not in telemetry:
+            raise ResultsError(f"{where}: field 'telemetry.{key}' is missing")
+        snap = telemetry[key]
+        if snap is not None and not isinstance(snap, dict):
+            raise ResultsError(f"{where}: field 'telemetry.{key}': expected an object or null")
+    if obj["status"] == "ok":
+        for name in OK_REQUIRED:
+            if obj[name] is None:
+                raise ResultsError(f"{where}: field {name!r}: must be a number when status is 'ok'")
+    elif not obj["reason"]:
+        raise ResultsError(f"{where}: field 'reason': a {obj['status']} record must say why")
+    return obj
+
+
+def validate_machine(obj: Any, where: str = "run.json") -> dict:
+    """Check the few fields of ``run.json`` that readers rely on (run_id, mode)."""
+    if not isinstance(obj, dict):
+        raise ResultsError(f"{where}: the machine description must be a JSON object")
+    for name, tag in MACHINE_REQUIRED.items():
+        if name not in obj:
+            raise ResultsError(f"{where}: field {name!r} is missing")
+        if not type_ok(obj[name], tag):
+            raise ResultsError(f"{where}: field {name!r}: expected {describe_type(tag)}")
+    if obj["mode"] not in ENUMS["mode"]:
+        raise ResultsError(f"{where}: field 'mode': {obj['mode']!r} is not one of {', '.join(ENUMS['mode'])}")
+    return obj
