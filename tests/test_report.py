@@ -295,7 +295,7 @@ def _write_run(root: Path) -> Path:
     folder.mkdir(parents=True)
     base = {k: None for k in results.RECORD_FIELDS}
     base.update(
-        schema_version=1,
+        schema_version=results.SCHEMA_VERSION,
         run_id="r1",
         family="gemm",
         intent="compute",

@@ -17,7 +17,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 # isort: off
 # gpucompare.workloads puts Triton in interpreter mode on a CPU machine; torch.utils.flop_counter imports
 # triton, so it must come after (see workloads._triton_language_interpreted).
-from gpucompare import cli, reference
+from gpucompare import cli, dtypes, reference
 from gpucompare import workloads as wl
 from gpucompare.workloads import WORKLOADS, Shape, get_workload
 from torch.utils import flop_counter
@@ -316,7 +316,7 @@ def test_inputs_are_seeded_and_never_zero(name):
     tensors = [k for k, v in a.items() if isinstance(v, torch.Tensor)]
     assert tensors
     for key in tensors:
-        assert a[key].dtype == reference.torch_dtype(dtype) and a[key].device.type == "cpu"
+        assert a[key].dtype == dtypes.torch_dtype(dtype) and a[key].device.type == "cpu"
         assert torch.equal(a[key], b[key])
         assert not torch.equal(a[key], c[key])
         assert (a[key] != 0).float().mean() > 0.9 and torch.isfinite(a[key].float()).all()

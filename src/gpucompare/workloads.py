@@ -42,7 +42,7 @@ from typing import Any, Literal
 import torch
 
 from gpucompare import hw, reference
-from gpucompare.reference import torch_dtype
+from gpucompare.dtypes import torch_dtype
 
 FAMILIES = ("gemm", "attention", "bandwidth")
 INTENTS = ("compute", "memory")

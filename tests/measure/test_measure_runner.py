@@ -263,7 +263,7 @@ def test_plan_is_deterministic_and_validates_names():
 
 
 def _fast_peaks(monkeypatch):
-    monkeypatch.setattr(runner.peakinfo, "local_peaks", lambda desc: PEAKS)
+    monkeypatch.setattr("gpucompare.measure.peaks.local_peaks", lambda desc: PEAKS)
 
 
 def test_cli_run_copy_writes_a_run_folder(tmp_path, monkeypatch, capsys):

@@ -32,16 +32,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import gc
 import inspect
 import math
 import socket
-import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, is_dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -51,8 +47,8 @@ from gpucompare import hw, reference
 from gpucompare.dtypes import LOW_PRECISION
 from gpucompare.errors import GpucompareError, first_line
 from gpucompare.measure import device as devinfo
-from gpucompare.measure import peaks as peakinfo
 from gpucompare.measure import telemetry, timing
+from gpucompare.measure.machine import describe_machine, git_commit, local_bandwidth, local_peak, utc_now
 from gpucompare.results import DEFAULT_ROOT, Record, RunWriter
 
 TIERS = ("cpu", "gpu")
@@ -66,64 +62,6 @@ class DeviceLostError(GpucompareError):
     def __init__(self, message: str, record: dict):
         super().__init__(message)
         self.record = record
-
-
-# ---------------------------------------------------------------- machine and environment facts
-
-
-@functools.cache
-def git_commit() -> str | None:
-    """``git rev-parse HEAD`` of the checkout gpucompare runs from; None when it is not a git repository."""
-    try:
-        proc = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    out = proc.stdout.strip()
-    return out if proc.returncode == 0 and out else None
-
-
-def utc_now() -> str:
-    """The current time, UTC, ISO 8601 to the second (``2026-11-23T12:00:00+00:00``)."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _plain(obj: Any) -> Any:
-    return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj
-
-
-def local_peak(peaks: Mapping[str, Any], dtype: str) -> float | None:
-    """The local peak TFLOP/s for ``dtype`` from ``device.local_peaks`` (None when unknown)."""
-    per_dtype = peaks.get("tflops")
-    if per_dtype is None:
-        per_dtype = peaks.get("peak_tflops", {})
-    value = per_dtype.get(dtype) if isinstance(per_dtype, Mapping) else None
-    return float(value) if value is not None else None
-
-
-def local_bandwidth(peaks: Mapping[str, Any]) -> float | None:
-    value = peaks.get("bandwidth_tbps")
-    return float(value) if value is not None else None
-
-
-def describe_machine(device: torch.device, command: str | None) -> tuple[dict, dict]:
-    """(machine description for run.json, local peaks): ``device.describe`` + peaks + provenance."""
-    desc = dict(devinfo.describe(device))
-    peaks = dict(_plain(peakinfo.local_peaks(desc)))
-    machine = {
-        **desc,
-        "local_peaks": peaks,
-        "command": command,
-        "git_commit": git_commit(),
-        "timestamp": utc_now(),
-        "hostname": desc.get("hostname") or socket.gethostname(),
-    }
-    return machine, peaks
 
 
 # ---------------------------------------------------------------- planning
