@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gpucompare import specs
-from gpucompare.claims.kinds import REGISTRY
+from gpucompare.claims import kinds
 from gpucompare.claims.loading import load_claims
 from gpucompare.claims.types import Claim, ClaimResult, Context, WorkloadRatios
 from gpucompare.claims.verdicts import overall
@@ -39,6 +39,6 @@ def check_claim(
     if workload_ratios is not None and not callable(workload_ratios):
         raise ValueError("workload_ratios must be a callable (chip_a, chip_b) -> list of ratios")
     ctx = Context(specs.load_chips() if db is None else db, workload_ratios)
-    out = REGISTRY[claim.relation.kind].check(claim.relation, ctx)
+    out = kinds.REGISTRY[claim.relation.kind].check(claim.relation, ctx)
     status, verdict = out.overall or overall(out.entries)
     return ClaimResult(claim, status, verdict, out.detail, out.entries)

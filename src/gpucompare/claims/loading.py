@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from gpucompare import files, specs
+from gpucompare.claims import kinds
 from gpucompare.claims.bases import ALL_BASES
-from gpucompare.claims.kinds import KINDS, REGISTRY
 from gpucompare.claims.reader import RelationReader, err, optional_text, resolve, strings, text
 from gpucompare.claims.types import Claim, Relation, Source
 from gpucompare.errors import ClaimsError
@@ -102,9 +102,9 @@ def _claim(item: Any, label: str, db: ChipDB) -> Claim:
 def _relation(rd: RelationReader) -> Relation:
     """The relation of the kind ``relation.kind`` names: common keys first, then the kind's own."""
     name = rd.raw.get("kind")
-    if name not in REGISTRY:
-        raise rd.error("kind", f"must be one of {', '.join(KINDS)}, got {name!r}")
-    kind = REGISTRY[name]
+    if name not in kinds.REGISTRY:
+        raise rd.error("kind", f"must be one of {', '.join(kinds.REGISTRY)}, got {name!r}")
+    kind = kinds.REGISTRY[name]
     extra = _unknown_key(dict(rd.raw), kind.keys)
     if extra:
         raise rd.error(extra, f"unknown field for kind {name!r} (allowed: {', '.join(sorted(kind.keys))})")
