@@ -22,6 +22,19 @@ accept = [5.0, 7.0]
 """
 
 
+def one_claim(chips: str, relation: str) -> str:
+    """A claims file holding one claim ``t`` over ``chips`` (a TOML list) with the ``relation`` lines."""
+    return f"""schema_version = 1
+[[claim]]
+id = "t"
+quote = "q"
+quote_en = "q"
+source = {{ publication = "p", date = "unknown", seed = "s.txt" }}
+chips = {chips}
+[claim.relation]
+{relation}"""
+
+
 def by_basis(result, pair=None):
     """A result's verdicts by basis (only those of ``pair`` when given)."""
     return {v.basis: v for v in result.verdicts if pair is None or v.pair == pair}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pytest
-from claims_helpers import by_basis
+from claims_helpers import by_basis, one_claim
 from support import make_chip, make_db
 
 from gpucompare.claims import Kind, Relation, check_claim, kinds, load_claims
@@ -44,19 +44,7 @@ def _check(rel: ParityRelation, ctx: Context) -> Outcome:
 
 PARITY = Kind(ParityRelation, frozenset({"a", "b"}), _parse, _check, chip_keys=("a", "b"))
 
-TEXT = """schema_version = 1
-[[claim]]
-id = "p"
-quote = "q"
-quote_en = "q"
-source = { publication = "p", date = "unknown", seed = "s.txt" }
-chips = ["x", "y"]
-[claim.relation]
-kind = "parity"
-a = "x"
-b = "y"
-bases = ["bf16", "bandwidth"]
-"""
+TEXT = one_claim('["x", "y"]', 'kind = "parity"\na = "x"\nb = "y"\nbases = ["bf16", "bandwidth"]\n')
 
 
 def test_a_registered_kind_loads_checks_and_serialises(tmp_path, monkeypatch):
@@ -68,7 +56,7 @@ def test_a_registered_kind_loads_checks_and_serialises(tmp_path, monkeypatch):
     res = check_claim(c, db=db)
     v = by_basis(res)
     assert v["spec:bf16"].verdict == "reproduced" and v["spec:bandwidth"].verdict == "refuted"
-    assert res.status == "partial" and res.detail == "x on a par with y"
+    assert res.status == "partial" and res.detail == "x on a par with y" and res.id == "t"
     assert res.to_dict()["relation"] == {
         "kind": "parity",
         "a": "x",

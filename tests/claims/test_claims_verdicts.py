@@ -6,7 +6,7 @@ import dataclasses
 import json
 
 import pytest
-from claims_helpers import SIX, by_basis
+from claims_helpers import SIX, by_basis, one_claim
 from support import make_chip, make_db
 
 from gpucompare.claims import STATUSES, VERDICTS, check_all, check_claim, load_claims
@@ -135,15 +135,6 @@ def test_launch_year_claim_is_refuted(claims):
 # ---------------------------------------------------------------------------------------------------------
 # Synthetic chips: the rules on figures chosen here
 # ---------------------------------------------------------------------------------------------------------
-HEADER = """schema_version = 1
-[[claim]]
-id = "t"
-quote = "q"
-quote_en = "q"
-source = { publication = "p", date = "unknown", seed = "s.txt" }
-"""
-
-
 @pytest.fixture
 def toy_db():
     return make_db(
@@ -156,7 +147,7 @@ def toy_db():
 
 def _one(tmp_path, db, chips: str, relation: str):
     p = tmp_path / "claims.toml"
-    p.write_text(f"{HEADER}chips = {chips}\n[claim.relation]\n{relation}", encoding="utf-8")
+    p.write_text(one_claim(chips, relation), encoding="utf-8")
     (c,) = load_claims(p, db=db)
     return check_claim(c, db=db)
 

@@ -6,6 +6,7 @@ database does not know. The relation's kind decides its keys and how they are re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ def load_claims(path: str | Path | None = None, db: ChipDB | None = None) -> lis
     return claims
 
 
-def _unknown_key(d: dict, allowed: set[str] | frozenset[str]) -> str | None:
+def _unknown_key(d: Mapping, allowed: set[str] | frozenset[str]) -> str | None:
     extra = set(d) - allowed
     return sorted(extra)[0] if extra else None
 
@@ -105,7 +106,7 @@ def _relation(rd: RelationReader) -> Relation:
     if name not in kinds.REGISTRY:
         raise rd.error("kind", f"must be one of {', '.join(kinds.REGISTRY)}, got {name!r}")
     kind = kinds.REGISTRY[name]
-    extra = _unknown_key(dict(rd.raw), kind.keys)
+    extra = _unknown_key(rd.raw, kind.keys)
     if extra:
         raise rd.error(extra, f"unknown field for kind {name!r} (allowed: {', '.join(sorted(kind.keys))})")
     missing = kind.required - set(rd.raw)
