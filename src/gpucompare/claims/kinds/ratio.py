@@ -1,0 +1,88 @@
+"""``ratio``: "a is about ``factor`` times b". Reproduced on a basis when ``low <= a/b <= high``, the range the
+wording allows (``accept``, documented in the claim's note).
+
+Keys: ``a``, ``b``, ``factor``, ``accept = [low, high]``, optional ``wording``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from gpucompare.claims import pairs
+from gpucompare.claims.reader import RelationReader
+from gpucompare.claims.types import BasisVerdict, Context, Kind, Outcome, Relation
+from gpucompare.claims.verdicts import by_group, held, times
+from gpucompare.specs import BASES as SPEC_BASES
+
+
+@dataclass(frozen=True, kw_only=True)
+class RatioRelation(Relation):
+    kind: ClassVar[str] = "ratio"
+    a: str
+    b: str
+    factor: float
+    accept: tuple[float, float]
+    wording: str | None = None
+
+    def judge(self, r: float) -> tuple[str, str]:
+        lo, hi = self.accept
+        inside = lo <= r <= hi
+        msg = f"{'inside' if inside else 'outside'} the accepted {lo:g}–{hi:g}"
+        if inside and r > self.factor * 1.02:
+            msg += f"; above the stated ≈{self.factor:g}: the claim, if anything, understates it"
+        elif inside and r < self.factor * 0.98:
+            msg += f"; below the stated ≈{self.factor:g}"
+        return held(inside), msg
+
+    def judge_years(self, va: float, vb: float) -> tuple[str, str]:
+        return pairs.newer(va, vb)
+
+
+def parse(rd: RelationReader) -> dict[str, Any]:
+    wording = rd.optional_text("wording")
+    factor = rd.number("factor")
+    acc = rd.raw["accept"]
+    if (
+        not isinstance(acc, list)
+        or len(acc) != 2
+        or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in acc)
+        or not 0 < acc[0] < acc[1]
+    ):
+        raise rd.error("accept", f"must be [low, high] with 0 < low < high, got {acc!r}")
+    return {"wording": wording, "factor": factor, "accept": (float(acc[0]), float(acc[1]))}
+
+
+def _summary(rel: RatioRelation, group: str, items: list[BasisVerdict]) -> str | None:
+    """``group: 6.69×`` (or a range), noting a claim that understates or is far off; None without ratios."""
+    rs = [e.ratio for e in items if e.ratio is not None]
+    if not rs:
+        return None
+    lo, hi = rel.accept
+    span = times(min(rs)) if max(rs) - min(rs) < 0.05 else f"{times(min(rs))}–{times(max(rs))}"
+    note = ""
+    if all(lo <= x <= hi for x in rs) and min(rs) > rel.factor * 1.02:
+        note = f" (above ≈{rel.factor:g}: the claim, if anything, understates it)"
+    elif all(x < lo for x in rs):
+        note = f" (far below ≈{rel.factor:g})"
+    return f"{group}: {span}{note}"
+
+
+def check(rel: RatioRelation, ctx: Context) -> Outcome:
+    a, b = ctx.db.get(rel.a), ctx.db.get(rel.b)
+    entries = pairs.spec_entries(rel, a, b, rel.bases, multi=False)
+    entries += pairs.workload_entries(rel, a.id, b.id, ctx.workload_ratios, multi=False)
+    lo, hi = rel.accept
+    head = f"{rel.wording or f'≈{rel.factor:g}×'}: stated ≈{rel.factor:g}×, accepted {lo:g}–{hi:g}×."
+    parts = [s for group, items in by_group(entries).items() if (s := _summary(rel, group, items))]
+    return Outcome(tuple(entries), head + " " + "; ".join(parts))
+
+
+KIND = Kind(
+    relation=RatioRelation,
+    required=frozenset({"a", "b", "factor", "accept"}),
+    parse=parse,
+    check=check,
+    chip_keys=("a", "b"),
+    default_bases=SPEC_BASES,
+)

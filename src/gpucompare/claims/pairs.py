@@ -1,0 +1,148 @@
+"""Pair comparisons shared by the kinds that judge ``a / b`` (ratio, ordering, classification).
+
+A kind's relation is the :class:`PairRule`: it judges one ratio, and one pair of launch years. The entries
+for spec bases and chip attributes come from the spec database; the workload entries from the model's
+``workload_ratios(chip_a_id, chip_b_id)`` (dicts or objects with ``basis, ratio, bound_a, bound_b,
+detail``), judged by the same rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from gpucompare.claims import bases as B
+from gpucompare.claims.types import BasisVerdict, WorkloadRatios
+from gpucompare.claims.verdicts import fmt, held, times
+from gpucompare.specs import Chip, ChipDB
+
+
+class PairRule(Protocol):
+    @property
+    def workloads(self) -> tuple[str, ...]: ...
+
+    def judge(self, r: float) -> tuple[str, str]:
+        """(verdict, reason) for the ratio a/b."""
+        ...
+
+    def judge_years(self, va: float, vb: float) -> tuple[str, str]:
+        """(verdict, reason) for the launch years of a and b."""
+        ...
+
+
+def newer(va: float, vb: float, strict: bool = True) -> tuple[str, str]:
+    """a launched after b (or the same year, when not strict)."""
+    ok = va > vb if strict else va >= vb
+    return held(ok), f"{va:.0f} vs {vb:.0f} ({'newer' if va > vb else 'not newer'})"
+
+
+def judge(rule: PairRule, r: float | None, basis: str, va: float | None, vb: float | None) -> tuple[str, str]:
+    """(verdict, reason) of one a/b comparison under the rule; "unknown" when a figure is missing."""
+    if basis == "launch_year":
+        if va is None or vb is None:
+            return "unknown", "launch year unknown"
+        return rule.judge_years(va, vb)
+    if r is None:
+        return "unknown", "no ratio"
+    return rule.judge(r)
+
+
+def others(db: ChipDB, a: Chip, than: tuple[str, ...] | str) -> list[Chip]:
+    """The chips a is compared with: every other chip of the database for ``"all"``, else those named."""
+    return [c for c in db if c.id != a.id] if than == "all" else [db.get(t) for t in than]
+
+
+def spec_entries(rule: PairRule, a: Chip, b: Chip, bases: Sequence[str], multi: bool) -> list[BasisVerdict]:
+    """One entry per spec basis or chip attribute; ``multi``: a is compared with several chips."""
+    spec = B.ratios(a, b)
+    out = []
+    for basis in bases:
+        va, vb, r, reason = B.pair_values(a, b, basis, spec)
+        verdict, why = judge(rule, r, basis, va, vb)
+        unit = B.UNIT[basis]
+        if verdict == "unknown" and reason:
+            why = reason
+        detail = f"{a.id} {fmt(va, unit)} / {b.id} {fmt(vb, unit)}"
+        if r is not None:
+            detail += f" = {times(r)}"
+        label = f"{basis}{f' vs {b.id}' if multi else ''} {times(r) if r is not None else why}"
+        out.append(
+            BasisVerdict(
+                f"{B.prefix(basis)}:{basis}",
+                r,
+                verdict,
+                f"{detail}: {why}",
+                (a.id, b.id),
+                va,
+                vb,
+                unit=unit,
+                group=B.GROUP[basis],
+                label=label,
+            )
+        )
+    return out
+
+
+# -- workload bases ----------------------------------------------------------------------------------------
+def _field(row: Any, key: str) -> Any:
+    return row.get(key) if isinstance(row, Mapping) else getattr(row, key, None)
+
+
+def _workload_group(ba: str | None, bb: str | None) -> str:
+    if ba == bb == "compute":
+        return "compute-bound workloads"
+    if ba == bb == "memory":
+        return "memory-bound workloads"
+    if ba is None or bb is None:
+        return "workloads (bound unknown)"
+    return "workloads bound differently on the two chips"
+
+
+def _wanted(workloads: tuple[str, ...], basis: str) -> bool:
+    """Whether the claim names this workload basis (it names none: every one)."""
+    if not workloads:
+        return True
+    return any(basis in (w, f"workload:{w}") or basis.startswith(f"workload:{w}/") for w in workloads)
+
+
+def _ratio(row: Any, basis: str) -> float | None:
+    r = _field(row, "ratio")
+    if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r)):
+        raise ValueError(f"workload_ratios: {basis}: ratio must be a finite number or None, got {r!r}")
+    return None if r is None else float(r)
+
+
+def workload_entries(
+    rule: PairRule, a: str, b: str, provider: WorkloadRatios | None, multi: bool
+) -> list[BasisVerdict]:
+    """One entry per workload basis the provider reports for (a, b) and the claim names."""
+    if provider is None:
+        return []
+    out = []
+    for row in provider(a, b):
+        basis = _field(row, "basis")
+        if not isinstance(basis, str) or not basis:
+            raise ValueError(f"workload_ratios({a!r}, {b!r}) returned an entry without a basis: {row!r}")
+        if not _wanted(rule.workloads, basis):
+            continue
+        r = _ratio(row, basis)
+        ba, bb = _field(row, "bound_a"), _field(row, "bound_b")
+        verdict, why = judge(rule, r, basis, None, None)
+        extra = _field(row, "detail") or ""
+        detail = f"{a}/{b} {times(r)} (bound: {ba} / {bb}): {why}" + (f"; {extra}" if extra else "")
+        name = basis.split(":", 1)[1]
+        out.append(
+            BasisVerdict(
+                basis,
+                r,
+                verdict,
+                detail,
+                (a, b),
+                group=_workload_group(ba, bb),
+                bound_a=ba,
+                bound_b=bb,
+                label=f"{name}{f' vs {b}' if multi else ''} {times(r)}",
+            )
+        )
+    return out

@@ -1,0 +1,93 @@
+"""Verdict names, how per-basis verdicts combine into the overall one, and how numbers are written.
+
+Overall: "reproduced" when every checked basis holds, "refuted" when none does, else "holds only on some
+bases: holds on ...; not on ..." grouped by what the basis stands for (compute-bound work, memory-bound
+work, ...). ``ClaimResult.status`` is the machine-readable form (:data:`STATUSES`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from gpucompare.claims.types import BasisVerdict
+
+#: The verdict on one basis.
+VERDICTS = ("reproduced", "refuted", "unknown", "context")
+#: The overall status of a claim.
+STATUSES = ("reproduced", "refuted", "partial", "policy", "context", "unknown")
+
+
+def held(ok: bool) -> str:
+    """The verdict of a rule that holds (``reproduced``) or not (``refuted``)."""
+    return "reproduced" if ok else "refuted"
+
+
+# -- numbers -----------------------------------------------------------------------------------------------
+def fmt(v: float | None, unit: str = "") -> str:
+    """A figure with its unit: thousands separated from 100 up, three significant digits below."""
+    if v is None:
+        return "unknown"
+    if unit == "year":
+        return f"{v:.0f}"
+    s = f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+    return f"{s} {unit}".strip()
+
+
+def times(r: float | None) -> str:
+    """A ratio as ``6.69×`` (``n/a`` when there is none)."""
+    return "n/a" if r is None else f"{r:.2f}×"
+
+
+# -- combining ---------------------------------------------------------------------------------------------
+def by_group(entries: Iterable[BasisVerdict]) -> dict[str, list[BasisVerdict]]:
+    """Entries by what their basis stands for, in first-seen order."""
+    groups: dict[str, list[BasisVerdict]] = {}
+    for e in entries:
+        groups.setdefault(e.group or e.basis, []).append(e)
+    return groups
+
+
+def _words(entries: Sequence[BasisVerdict]) -> list[str]:
+    """Labels of one group's entries; a basis compared with more than four chips becomes a count and range."""
+    by_basis: dict[str, list[BasisVerdict]] = {}
+    for e in entries:
+        by_basis.setdefault(e.basis, []).append(e)
+    words = []
+    for basis, es in by_basis.items():
+        rs = [e.ratio for e in es if e.ratio is not None]
+        if len(es) > 4 and rs:
+            words.append(f"{basis.split(':', 1)[-1]} vs {len(es)} chips ({times(min(rs))}–{times(max(rs))})")
+        else:
+            words += [e.label for e in es]
+    return words
+
+
+def _listing(entries: Sequence[BasisVerdict]) -> str:
+    return "; ".join(f"{group}: {', '.join(_words(items))}" for group, items in by_group(entries).items())
+
+
+def _unknown_tail(unknown: Sequence[BasisVerdict]) -> str:
+    if not unknown:
+        return ""
+    if len(unknown) <= 4:
+        return f" (unknown: {', '.join(e.label for e in unknown)})"
+    chips = sorted({c for e in unknown for c in e.pair[1:] or e.pair})
+    return f" (unknown: {len(unknown)} comparisons lack a figure, involving {', '.join(chips)})"
+
+
+def overall(entries: Sequence[BasisVerdict]) -> tuple[str, str]:
+    """(status, verdict sentence) from the per-basis verdicts; sentences start with the status words."""
+    holds = [e for e in entries if e.verdict == "reproduced"]
+    fails = [e for e in entries if e.verdict == "refuted"]
+    unknown = [e for e in entries if e.verdict == "unknown"]
+    context = [e for e in entries if e.verdict == "context"]
+    tail = _unknown_tail(unknown)
+    if not holds and not fails:
+        if context:
+            return "context", "context: " + ", ".join(e.label for e in context) + tail
+        return "unknown", "unknown: no figure to check" + tail
+    if not fails:
+        return "reproduced", "reproduced: " + _listing(holds) + tail
+    if not holds:
+        return "refuted", "refuted: " + _listing(fails) + tail
+    return "partial", f"holds only on some bases: holds on {_listing(holds)}; not on {_listing(fails)}" + tail

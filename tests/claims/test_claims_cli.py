@@ -1,0 +1,34 @@
+"""``gpucompare claims``: the JSON shape and the text table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from claims_helpers import SIX
+
+from gpucompare import cli
+from gpucompare.claims import KINDS, load_claims
+
+
+def test_cli_json_shape(capsys):
+    assert cli.main(["claims", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert isinstance(data, list) and len(data) == len(load_claims())
+    for obj in data:
+        assert {"id", "quote", "quote_en", "source", "chips", "relation", "verdict", "verdicts"} <= set(obj)
+        assert obj["relation"]["kind"] in KINDS
+        for v in obj["verdicts"]:
+            assert {"basis", "ratio", "verdict", "detail"} <= set(v)
+    six = next(o for o in data if o["id"] == SIX)
+    bf16 = next(v for v in six["verdicts"] if v["basis"] == "spec:bf16")
+    assert bf16["ratio"] == pytest.approx(6.7, abs=0.05) and bf16["verdict"] == "reproduced"
+
+
+def test_cli_table_and_unknown_id(capsys):
+    assert cli.main(["claims", "--id", SIX]) == 0
+    out = capsys.readouterr().out
+    assert SIX in out and "spec:bandwidth" in out and "holds only on some bases" in out
+    assert cli.main(["claims", "--id", "no-such-claim"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no-such-claim" in err[0]

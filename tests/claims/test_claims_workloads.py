@@ -1,0 +1,107 @@
+"""Workload verdicts: the model's per-workload ratios judged like spec bases (faked, then the real provider)."""
+
+from __future__ import annotations
+
+import pytest
+from claims_helpers import SIX, by_basis
+
+from gpucompare.claims import check_claim
+
+
+class _Row:
+    def __init__(self, basis, ratio, bound_a, bound_b, detail=""):
+        self.basis, self.ratio, self.bound_a, self.bound_b, self.detail = (
+            basis,
+            ratio,
+            bound_a,
+            bound_b,
+            detail,
+        )
+
+
+def fake_provider(calls):
+    def provider(a, b):
+        calls.append((a, b))
+        return [
+            {
+                "basis": "workload:gemm/llama3-70b-mlp-up/bf16",
+                "ratio": 6.4,
+                "bound_a": "compute",
+                "bound_b": "compute",
+                "detail": "fake",
+            },
+            _Row("workload:decode_attention/llama3-70b-8k/bf16", 1.19, "memory", "memory"),
+            {"basis": "workload:attention_fwd/x/fp8", "ratio": None, "bound_a": None, "bound_b": None},
+            {"basis": "workload:not_listed/x/bf16", "ratio": 6.0, "bound_a": "compute", "bound_b": "compute"},
+        ]
+
+    return provider
+
+
+def test_workload_verdicts_slot_in(claims):
+    calls = []
+    res = check_claim(claims[SIX], workload_ratios=fake_provider(calls))
+    assert calls == [("h200-sxm", "h20")]
+    v = by_basis(res)
+    assert v["workload:gemm/llama3-70b-mlp-up/bf16"].verdict == "reproduced"
+    assert v["workload:decode_attention/llama3-70b-8k/bf16"].verdict == "refuted"
+    assert v["workload:decode_attention/llama3-70b-8k/bf16"].group == "memory-bound workloads"
+    assert v["workload:attention_fwd/x/fp8"].verdict == "unknown"
+    assert "workload:not_listed/x/bf16" not in v  # the claim names its workloads
+    assert "compute-bound workloads" in res.verdict.partition("; not on ")[0]
+    assert "memory-bound workloads" in res.verdict.partition("; not on ")[2]
+    d = res.to_dict()["verdicts"]
+    assert {"basis", "ratio", "verdict", "detail", "bound_a", "bound_b"} <= set(d[-1])
+
+
+def test_workload_provider_errors_are_clear(claims):
+    with pytest.raises(ValueError, match="without a basis"):
+        check_claim(claims[SIX], workload_ratios=lambda a, b: [{"ratio": 2.0}])
+    with pytest.raises(ValueError, match="finite number"):
+        check_claim(
+            claims[SIX], workload_ratios=lambda a, b: [{"basis": "workload:gemm/x/bf16", "ratio": "6"}]
+        )
+    with pytest.raises(ValueError, match="callable"):
+        check_claim(claims[SIX], workload_ratios=42)
+    with pytest.raises(ValueError, match="Claim"):
+        check_claim("h200-almost-six-times-h20")
+
+
+def test_model_provider_integration(claims):
+    """The model's real provider, over two synthetic H100 records: GEMM holds at ~6.7x, decode does not."""
+    model = pytest.importorskip("gpucompare.model")
+
+    def rec(workload, label, flops, nbytes, seconds):
+        return {
+            "run_id": "r1",
+            "workload": workload,
+            "shape": {},
+            "shape_label": label,
+            "dtype": "bf16",
+            "impl": "torch",
+            "status": "ok",
+            "flops": flops,
+            "bytes": nbytes,
+            "median_s": seconds,
+            "local_peak_tflops": 989.4,
+            "local_peak_bw_tbps": 3.35,
+            "local_peak_source": "spec",
+            "mode": "gpu",
+            "chip_id": "h100-sxm",
+            "device_name": "NVIDIA H100 80GB HBM3",
+        }
+
+    n = 8192
+    gemm_f, gemm_b = 2 * n**3, 3 * n * n * 2
+    kv = 2 * 8 * 8 * 8192 * 128 * 2
+    records = [
+        rec("gemm", f"{n}x{n}x{n}", gemm_f, gemm_b, gemm_f / (0.7 * 989.4e12)),
+        rec("decode_attention", "b8-L8192", 4 * 8 * 64 * 8192 * 128, kv, kv / (0.8 * 3.35e12)),
+    ]
+    res = check_claim(claims[SIX], workload_ratios=model.workload_ratios(records))
+    v = by_basis(res)
+    gemm = v[f"workload:gemm/{n}x{n}x{n}/bf16"]
+    decode = v["workload:decode_attention/b8-L8192/bf16"]
+    assert gemm.ratio == pytest.approx(6.69, abs=0.05) and gemm.verdict == "reproduced"
+    assert decode.ratio == pytest.approx(1.2, abs=0.02) and decode.verdict == "refuted"
+    assert (gemm.bound_a, decode.bound_a) == ("compute", "memory")
