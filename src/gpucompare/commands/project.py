@@ -39,7 +39,7 @@ def load(paths: list[str] | None) -> list:
 
     if paths is None and not DEFAULT_RUNS.exists():
         raise ResultsError(f"{DEFAULT_RUNS}: no runs yet; measure with `gpucompare run` first")
-    runs = load_runs(paths if paths is not None else DEFAULT_RUNS)
+    runs = load_runs(paths if paths is not None else DEFAULT_RUNS, include_cpu=True)
     if not runs:
         raise ResultsError(f"no run found under {', '.join(paths or [str(DEFAULT_RUNS)])}")
     return runs
@@ -49,14 +49,15 @@ def main(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from gpucompare import model
+    from gpucompare.results import is_pipeline_check
     from gpucompare.specs import all_chips, get_chip
 
     chips = [get_chip(c.strip()) for c in args.chips.split(",") if c.strip()] if args.chips else all_chips()
     runs = load(args.runs)
-    records = [r for run in runs for r in run.records if args.include_cpu or r.get("mode") == "gpu"]
+    records = [r for run in runs for r in run.records if args.include_cpu or not is_pipeline_check(r)]
     analysis = model.analyse(records, model.chip_index(all_chips()))
     if not analysis.measured:
-        cpu = any(r.get("mode") != "gpu" for run in runs for r in run.records)
+        cpu = any(is_pipeline_check(r) for run in runs for r in run.records)
         hint = " (only cpu-fallback runs: add --include-cpu for a labelled pipeline check)" if cpu else ""
         raise ResultsError(f"no ok measurement to project{hint}")
     projections = model.project_all(analysis, chips)

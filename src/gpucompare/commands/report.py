@@ -31,16 +31,16 @@ def main(args: argparse.Namespace) -> int:
     import sys
 
     from gpucompare import report
-    from gpucompare.results import load_runs
+    from gpucompare.results import is_pipeline_check, load_runs
 
     root = Path(args.out) / "runs"
     paths = args.runs if args.runs is not None else ([root] if root.exists() else [])
-    runs = load_runs(paths) if paths else []
+    runs = load_runs(paths, include_cpu=True) if paths else []
     if not args.include_cpu:
         # cpu-fallback runs are pipeline checks, not chip measurements: the published results/ must not
         # depend on which of them happen to lie on this machine (they are git-ignored).
-        cpu = [r for r in runs if r.machine.get("mode") == "cpu-fallback"]
-        runs = [r for r in runs if r.machine.get("mode") != "cpu-fallback"]
+        cpu = [r for r in runs if is_pipeline_check(r)]
+        runs = [r for r in runs if not is_pipeline_check(r)]
         if cpu:
             names = ", ".join(Path(r.path).name for r in cpu)
             print(
