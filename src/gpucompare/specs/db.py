@@ -1,6 +1,7 @@
-"""Load and validate ``chips.toml``; look chips up by id, alias or driver device name.
+"""Load ``chips.toml`` (validated by :mod:`gpucompare.specs.validate`); look chips up by id, alias or driver
+device name.
 
-A malformed file raises :class:`~gpucompare.errors.SpecError` with ONE message naming the file, the chip
+A malformed file (unreadable, not UTF-8, not TOML, or failing the schema) raises :class:`~gpucompare.errors.SpecError` with ONE message naming the file, the chip
 and the field (``chips.toml: chip 'h100-sxm', field 'peaks.bf16': ...``). Lookup never guesses: a name
 is normalised (case-folded, spaces, dashes and underscores removed) and must equal the normalised id,
 name, an alias or a driver name of exactly one chip; otherwise :class:`UnknownChipError` lists close
@@ -11,75 +12,19 @@ candidates. ``"NVIDIA H100 PCIe"`` therefore never resolves to the SXM part, and
 from __future__ import annotations
 
 import difflib
-import math
 import re
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from gpucompare.errors import SpecError, UnknownChipError
-from gpucompare.specs.chip import CONFIDENCES, DTYPES, Chip, FieldSource
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from gpucompare.files import read_toml
+from gpucompare.specs.chip import Chip
+from gpucompare.specs.validate import Validator
 
 DEFAULT_PATH = Path(__file__).with_name("chips.toml")
-SCHEMA_VERSION = 1
-
-UNKNOWN = "unknown"
-UNSUPPORTED = "unsupported"
-NONE = "none"
-
-# field -> (low, high, unit) plausible range, bounds inclusive; value must also be > 0.
-RANGES: Mapping[str, tuple[float, float, str]] = MappingProxyType(
-    {
-        "peaks": (0.0, 50_000.0, "TFLOP/s"),
-        "memory_gb": (1.0, 1_000.0, "GB"),
-        "bandwidth_tbps": (0.1, 20.0, "TB/s"),
-        "interconnect_gbps": (1.0, 20_000.0, "GB/s"),
-        "tdp_w": (10.0, 3_000.0, "W"),
-        "die_area_mm2": (20.0, 2_500.0, "mm^2"),
-        "sm_count": (1, 1_000, "SMs"),
-        "boost_clock_mhz": (100.0, 5_000.0, "MHz"),
-        "peak_clock_mhz": (100.0, 5_000.0, "MHz"),
-        "launch_year": (2015, 2030, "year"),
-    }
-)
-NUMERIC_FIELDS = (
-    "memory_gb",
-    "bandwidth_tbps",
-    "interconnect_gbps",
-    "tdp_w",
-    "die_area_mm2",
-    "sm_count",
-    "boost_clock_mhz",
-    "peak_clock_mhz",
-    "launch_year",
-)
-INT_FIELDS = ("sm_count", "launch_year")
-REQUIRED = (
-    "id",
-    "name",
-    "vendor",
-    "source",
-    "launch_year",
-    "peaks",
-    "memory_gb",
-    "bandwidth_tbps",
-    "interconnect_gbps",
-    "tdp_w",
-    "die_area_mm2",
-)
-OPTIONAL = ("architecture", "aliases", "driver_names", "memory_type", "sm_count", "boost_clock_mhz", "peak_clock_mhz", "notes")
-SOURCE_KEYS = ("title", "url", "publisher", "date", "confidence")
-OVERRIDE_KEYS = ("value", "source", "confidence", "note")
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 # Memory reported at run time (total bytes / 1e9) vs the vendor capacity: ECC reservations and the
 # GB/GiB ambiguity move it by up to ~10 %; a different SKU (H100 NVL 94 GB vs SXM 80 GB) moves it by more.
@@ -101,209 +46,6 @@ class DeviceMatch:
     @property
     def ok(self) -> bool:
         return self.chip is not None
-
-
-class _Validator:
-    """Turns the parsed TOML into Chip records, failing on the first problem with one message."""
-
-    def __init__(self, data: Mapping[str, Any], where: str):
-        self.data = data
-        self.where = where
-
-    def fail(self, msg: str, chip: str | None = None, fld: str | None = None) -> SpecError:
-        parts = [self.where]
-        if chip is not None:
-            parts.append(f"chip {chip!r}")
-        if fld is not None:
-            parts.append(f"field {fld!r}")
-        return SpecError(f"{', '.join(parts)}: {msg}")
-
-    # -- sources ---------------------------------------------------------------------------------------
-    def sources(self) -> dict[str, dict[str, str]]:
-        raw = self.data.get("sources")
-        if not isinstance(raw, dict) or not raw:
-            raise self.fail("missing [sources] table (source id -> title, url, publisher, date, confidence)")
-        out: dict[str, dict[str, str]] = {}
-        for sid, entry in raw.items():
-            if not isinstance(entry, dict):
-                raise self.fail(f"source {sid!r} must be a table")
-            for key in SOURCE_KEYS:
-                if not isinstance(entry.get(key), str) or not entry[key].strip():
-                    raise self.fail(f"source {sid!r}: missing or empty {key!r}")
-            extra = set(entry) - set(SOURCE_KEYS)
-            if extra:
-                raise self.fail(f"source {sid!r}: unknown key(s) {sorted(extra)}")
-            if entry["confidence"] not in CONFIDENCES:
-                raise self.fail(
-                    f"source {sid!r}: confidence {entry['confidence']!r} is not one of "
-                    f"{', '.join(CONFIDENCES)}"
-                )
-            out[sid] = dict(entry)
-        return out
-
-    # -- one figure ------------------------------------------------------------------------------------
-    def figure(
-        self,
-        raw: Any,
-        cid: str,
-        fld: str,
-        default_src: str,
-        sources: Mapping[str, dict],
-        sentinels: tuple[str, ...],
-    ) -> tuple[Any, FieldSource]:
-        """Parse a figure: number, sentinel string, or {value, source, confidence, note}."""
-        src_id, conf, note = default_src, None, None
-        value = raw
-        if isinstance(raw, dict):
-            extra = set(raw) - set(OVERRIDE_KEYS)
-            if extra:
-                raise self.fail(
-                    f"unknown key(s) {sorted(extra)}; allowed: {', '.join(OVERRIDE_KEYS)}", cid, fld
-                )
-            if "value" not in raw:
-                raise self.fail("table without 'value'", cid, fld)
-            value = raw["value"]
-            src_id = raw.get("source", default_src)
-            conf = raw.get("confidence")
-            note = raw.get("note")
-            if note is not None and not isinstance(note, str):
-                raise self.fail("'note' must be a string", cid, fld)
-        if src_id not in sources:
-            raise self.fail(f"unknown source {src_id!r} (not in [sources])", cid, fld)
-        if conf is None:
-            conf = sources[src_id]["confidence"]
-        elif conf not in CONFIDENCES:
-            raise self.fail(f"confidence {conf!r} is not one of {', '.join(CONFIDENCES)}", cid, fld)
-        s = sources[src_id]
-        fs = FieldSource(src_id, s["title"], s["url"], s["publisher"], conf, note)
-        if isinstance(value, str):
-            if value not in sentinels:
-                allowed = " or ".join(repr(x) for x in sentinels)
-                raise self.fail(f"got the string {value!r}; expected a number or {allowed}", cid, fld)
-            return value, fs
-        return self.number(value, cid, fld), fs
-
-    def number(self, value: Any, cid: str, fld: str) -> float | int:
-        key = "peaks" if fld.startswith("peaks.") else fld
-        lo, hi, unit = RANGES[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(f"expected a number ({unit}), got {value!r}", cid, fld)
-        if key in INT_FIELDS and not isinstance(value, int):
-            raise self.fail(f"expected an integer, got {value!r}", cid, fld)
-        if not math.isfinite(value) or value <= 0:
-            raise self.fail(f"must be a positive number ({unit}), got {value!r}", cid, fld)
-        if not lo <= value <= hi:
-            raise self.fail(f"{value!r} {unit} is outside the plausible range {lo:g}-{hi:g} {unit}", cid, fld)
-        return value
-
-    # -- one chip --------------------------------------------------------------------------------------
-    def chip(self, raw: Any, index: int, sources: Mapping[str, dict]) -> Chip:
-        if not isinstance(raw, dict):
-            raise self.fail(f"chips[{index}] must be a table")
-        cid = raw.get("id")
-        if not isinstance(cid, str) or not ID_RE.match(cid):
-            raise self.fail(f"chips[{index}]: 'id' must be a lowercase slug like 'h100-sxm', got {cid!r}")
-        for key in REQUIRED:
-            if key not in raw:
-                raise self.fail('missing (write a value or "unknown")', cid, key)
-        extra = set(raw) - set(REQUIRED) - set(OPTIONAL)
-        if extra:
-            raise self.fail(f"unknown key; allowed: {', '.join(REQUIRED + OPTIONAL)}", cid, sorted(extra)[0])
-        for key in ("name", "vendor"):
-            if not isinstance(raw[key], str) or not raw[key].strip():
-                raise self.fail("must be a non-empty string", cid, key)
-        default_src = raw["source"]
-        if not isinstance(default_src, str) or default_src not in sources:
-            raise self.fail(f"unknown source {default_src!r} (not in [sources])", cid, "source")
-        names: dict[str, tuple[str, ...]] = {}
-        for key in ("aliases", "driver_names"):
-            val = raw.get(key, [])
-            if not isinstance(val, list) or not all(isinstance(v, str) and v.strip() for v in val):
-                raise self.fail("must be a list of non-empty strings", cid, key)
-            names[key] = tuple(val)
-        fsrc: dict[str, FieldSource] = {}
-
-        # peaks: every dtype written out, nothing else
-        peaks_raw = raw["peaks"]
-        if not isinstance(peaks_raw, dict):
-            raise self.fail("must be a table of dtype -> figure", cid, "peaks")
-        for d in peaks_raw:
-            if d not in DTYPES:
-                raise self.fail(f"unknown dtype {d!r}; known: {', '.join(DTYPES)}", cid, f"peaks.{d}")
-        peaks: dict[str, float | None] = {}
-        unsupported: set[str] = set()
-        for d in DTYPES:
-            fld = f"peaks.{d}"
-            if d not in peaks_raw:
-                raise self.fail('missing (write a number, "unknown" or "unsupported")', cid, fld)
-            val, fs = self.figure(peaks_raw[d], cid, fld, default_src, sources, (UNKNOWN, UNSUPPORTED))
-            fsrc[fld] = fs
-            if val == UNSUPPORTED:
-                unsupported.add(d)
-                peaks[d] = None
-            else:
-                peaks[d] = None if val == UNKNOWN else float(val)
-
-        scalars: dict[str, Any] = {}
-        interconnect = "known"
-        for key in NUMERIC_FIELDS:
-            if key not in raw:  # optional numeric fields absent = unknown
-                scalars[key] = None
-                continue
-            sentinels = (UNKNOWN, NONE) if key == "interconnect_gbps" else (UNKNOWN,)
-            val, fs = self.figure(raw[key], cid, key, default_src, sources, sentinels)
-            fsrc[key] = fs
-            if key == "interconnect_gbps" and isinstance(val, str):
-                interconnect = val
-            scalars[key] = None if isinstance(val, str) else val
-        mem_type = raw.get("memory_type")
-        if mem_type is not None and (not isinstance(mem_type, str) or not mem_type.strip()):
-            raise self.fail("must be a non-empty string", cid, "memory_type")
-        for key in ("architecture", "notes"):
-            if key in raw and not isinstance(raw[key], str):
-                raise self.fail("must be a string", cid, key)
-        return Chip(
-            id=cid,
-            name=raw["name"],
-            vendor=raw["vendor"],
-            architecture=raw.get("architecture"),
-            launch_year=scalars["launch_year"],
-            peak_tflops=MappingProxyType(peaks),
-            unsupported=frozenset(unsupported),
-            memory_gb=_float(scalars["memory_gb"]),
-            memory_type=None if mem_type in (None, UNKNOWN) else mem_type,
-            bandwidth_tbps=_float(scalars["bandwidth_tbps"]),
-            interconnect_gbps=_float(scalars["interconnect_gbps"]),
-            interconnect=interconnect,
-            tdp_w=_float(scalars["tdp_w"]),
-            die_area_mm2=_float(scalars["die_area_mm2"]),
-            sm_count=scalars["sm_count"],
-            boost_clock_mhz=_float(scalars["boost_clock_mhz"]),
-            peak_clock_mhz=_float(scalars["peak_clock_mhz"]),
-            aliases=names["aliases"],
-            driver_names=names["driver_names"],
-            sources=MappingProxyType(fsrc),
-            notes=raw.get("notes"),
-        )
-
-    def run(self) -> tuple[list[Chip], dict[str, dict[str, str]], dict]:
-        meta = self.data.get("meta", {})
-        if not isinstance(meta, dict):
-            raise self.fail("[meta] must be a table")
-        if "schema_version" not in meta:
-            raise self.fail(f"[meta] schema_version missing (expected {SCHEMA_VERSION})")
-        version = meta["schema_version"]
-        if version != SCHEMA_VERSION:
-            raise self.fail(f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION})")
-        extra = set(self.data) - {"meta", "sources", "chips"}
-        if extra:
-            raise self.fail(f"unknown top-level key(s) {sorted(extra)}")
-        sources = self.sources()
-        raw_chips = self.data.get("chips")
-        if not isinstance(raw_chips, list) or not raw_chips:
-            raise self.fail("no [[chips]] entries")
-        chips = [self.chip(raw, i, sources) for i, raw in enumerate(raw_chips)]
-        return chips, sources, meta
 
 
 class ChipDB:
@@ -437,21 +179,9 @@ class ChipDB:
         return DeviceMatch(chip, "; ".join(notes))
 
 
-def _float(v: float | int | None) -> float | None:
-    return None if v is None else float(v)
-
-
 def _read(path: Path) -> ChipDB:
-    where = path.name
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"cannot read chip database {path}: {exc.strerror or exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{where}: not valid TOML: {exc}") from None
-    chips, sources, meta = _Validator(data, where).run()
+    data, where = read_toml(path, SpecError, "chip database", where=path.name)
+    chips, sources, meta = Validator(data, where).run()
     return ChipDB(chips, sources, meta, where)
 
 
