@@ -135,3 +135,33 @@ def test_non_utf8_file_is_a_spec_error_naming_the_file(tmp_path):
     path.write_bytes(_valid().replace("Source one", "Source \xe9").encode("latin-1"))
     with pytest.raises(SpecError, match=r"chips\.toml: not UTF-8"):
         load_chips(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        ("tdp_w = 500", 'tdp_w = 500\nmarket = "gaming"', "market", "'gaming'"),
+        ("tdp_w = 500", "tdp_w = 500\nmarket = 3", "market", "expected one of"),
+        ('fp64 = "unknown"', "fp64 = { value = 10, at_most = 20 }", "peaks.fp64", "'at_most' only bounds"),
+        ("tdp_w = 500", 'tdp_w = { value = "unknown", at_most = 600 }', "tdp_w", "'at_most' only bounds"),
+        ('fp64 = "unknown"', 'fp64 = { value = "unknown", at_most = -1 }', "peaks.fp64", "positive"),
+    ],
+)
+def test_market_and_at_most_are_validated(tmp_path, old, new, field, words):
+    text = _valid()
+    head, _, tail = text.partition("[[chips]]")
+    path = _write(tmp_path, head + "[[chips]]" + tail.replace(old, new, 1))
+    with pytest.raises(SpecError) as exc:
+        load_chips(path)
+    msg = str(exc.value)
+    assert "chip 'x1'" in msg and f"field {field!r}" in msg and words in msg
+
+
+def test_market_and_at_most_load(tmp_path):
+    text = _valid().replace("tdp_w = 500", 'tdp_w = 500\nmarket = "non-datacenter"', 1)
+    text = text.replace('fp64 = "unknown"', 'fp64 = { value = "unknown", at_most = 20, note = "bound" }', 1)
+    db = load_chips(_write(tmp_path, text))
+    x1, x2 = db.get("x1"), db.get("x2")
+    assert x1.market == "non-datacenter" and x1.peak_bounds == {"fp64": 20.0}
+    assert x1.sources["market"].source_id == "s1" and x2.market is None
+    assert x1.tpp_upper is None  # tf32 still unknown without a bound

@@ -6,7 +6,9 @@ first problem with ONE message naming the file, the chip and the field
 (:class:`_ChipReader`): identity, names, peaks, numeric figures, strings.
 
 A figure is a number, a sentinel string (``"unknown"``; ``"unsupported"`` for peaks; ``"none"`` for the
-interconnect) or a table ``{value, source, confidence, note}`` overriding the chip's default source.
+interconnect) or a table ``{value, source, confidence, note}`` overriding the chip's default source. An
+unknown peak may carry ``at_most``, a sourced upper bound (it decides whether the unknown peak can change the
+TPP). ``market`` is ``"datacenter"``, ``"non-datacenter"`` or ``"unknown"`` (Note 2 to 3A090).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gpucompare.errors import SpecError
-from gpucompare.specs.chip import CONFIDENCES, DTYPES, Chip, FieldSource
+from gpucompare.specs.chip import CONFIDENCES, DTYPES, MARKETS, Chip, FieldSource
 
 SCHEMA_VERSION = 1
 
@@ -74,10 +76,11 @@ OPTIONAL = (
     "sm_count",
     "boost_clock_mhz",
     "peak_clock_mhz",
+    "market",
     "notes",
 )
 SOURCE_KEYS = ("title", "url", "publisher", "date", "confidence")
-OVERRIDE_KEYS = ("value", "source", "confidence", "note")
+OVERRIDE_KEYS = ("value", "source", "confidence", "note", "at_most")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -147,9 +150,10 @@ class Validator:
             raise self.fail(f"chips[{index}] must be a table")
         r = _ChipReader(self, raw, self.identity(raw, index, sources), sources)
         aliases, driver_names = r.names("aliases"), r.names("driver_names")
-        peaks, unsupported = r.peaks()
+        peaks, unsupported, bounds = r.peaks()
         scalars, interconnect = r.scalars()
         memory_type = r.strings()
+        market = r.market()
         return Chip(
             id=r.cid,
             name=raw["name"],
@@ -172,6 +176,8 @@ class Validator:
             driver_names=driver_names,
             sources=MappingProxyType(r.fsrc),
             notes=raw.get("notes"),
+            peak_bounds=MappingProxyType(bounds),
+            market=market,
         )
 
     def identity(self, raw: Mapping[str, Any], index: int, sources: Mapping[str, dict]) -> str:
@@ -202,8 +208,9 @@ class Validator:
         default_src: str,
         sources: Mapping[str, dict],
         sentinels: tuple[str, ...],
+        numeric: bool = True,
     ) -> tuple[Any, FieldSource]:
-        """Parse a figure: number, sentinel string, or {value, source, confidence, note}."""
+        """Parse a figure: number (when ``numeric``), sentinel string, or {value, source, confidence, note}."""
         value, src_id, conf, note = self.override(raw, cid, fld, default_src)
         if src_id not in sources:
             raise self.fail(f"unknown source {src_id!r} (not in [sources])", cid, fld)
@@ -218,6 +225,10 @@ class Validator:
                 allowed = " or ".join(repr(x) for x in sentinels)
                 raise self.fail(f"got the string {value!r}; expected a number or {allowed}", cid, fld)
             return value, fs
+        if not numeric:
+            raise self.fail(
+                f"expected one of {', '.join(repr(x) for x in sentinels)}, got {value!r}", cid, fld
+            )
         return self.number(value, cid, fld), fs
 
     def override(self, raw: Any, cid: str, fld: str, default_src: str) -> tuple[Any, Any, Any, Any]:
@@ -232,6 +243,8 @@ class Validator:
         note = raw.get("note")
         if note is not None and not isinstance(note, str):
             raise self.fail("'note' must be a string", cid, fld)
+        if "at_most" in raw and (not fld.startswith("peaks.") or raw["value"] != UNKNOWN):
+            raise self.fail("'at_most' only bounds an unknown peak", cid, fld)
         return raw["value"], raw.get("source", default_src), raw.get("confidence"), note
 
     def number(self, value: Any, cid: str, fld: str) -> float | int:
@@ -259,8 +272,8 @@ class _ChipReader:
         self.default_src: str = raw["source"]
         self.fsrc: dict[str, FieldSource] = {}
 
-    def figure(self, raw: Any, fld: str, sentinels: tuple[str, ...]) -> Any:
-        val, fs = self.v.figure(raw, self.cid, fld, self.default_src, self.sources, sentinels)
+    def figure(self, raw: Any, fld: str, sentinels: tuple[str, ...], numeric: bool = True) -> Any:
+        val, fs = self.v.figure(raw, self.cid, fld, self.default_src, self.sources, sentinels, numeric)
         self.fsrc[fld] = fs
         return val
 
@@ -271,8 +284,8 @@ class _ChipReader:
             raise self.v.fail("must be a list of non-empty strings", self.cid, key)
         return tuple(val)
 
-    def peaks(self) -> tuple[dict[str, float | None], set[str]]:
-        """Every dtype written out, nothing else: ``(dtype -> dense peak or None, unsupported dtypes)``."""
+    def peaks(self) -> tuple[dict[str, float | None], set[str], dict[str, float]]:
+        """Every dtype written out, nothing else: ``(dtype -> dense peak or None, unsupported, bounds)``."""
         peaks_raw = self.raw["peaks"]
         if not isinstance(peaks_raw, dict):
             raise self.v.fail("must be a table of dtype -> figure", self.cid, "peaks")
@@ -281,6 +294,7 @@ class _ChipReader:
                 raise self.v.fail(f"unknown dtype {d!r}; known: {', '.join(DTYPES)}", self.cid, f"peaks.{d}")
         peaks: dict[str, float | None] = {}
         unsupported: set[str] = set()
+        bounds: dict[str, float] = {}
         for d in DTYPES:
             fld = f"peaks.{d}"
             if d not in peaks_raw:
@@ -289,7 +303,10 @@ class _ChipReader:
             if val == UNSUPPORTED:
                 unsupported.add(d)
             peaks[d] = None if isinstance(val, str) else float(val)
-        return peaks, unsupported
+            bound = peaks_raw[d].get("at_most") if isinstance(peaks_raw[d], dict) else None
+            if bound is not None:
+                bounds[d] = float(self.v.number(bound, self.cid, fld))
+        return peaks, unsupported, bounds
 
     def scalars(self) -> tuple[dict[str, Any], str]:
         """The numeric fields (None when unknown or absent) and the interconnect status."""
@@ -305,6 +322,13 @@ class _ChipReader:
                 interconnect = val
             scalars[key] = None if isinstance(val, str) else val
         return scalars, interconnect
+
+    def market(self) -> str | None:
+        """``market`` (Note 2 to 3A090): ``"datacenter"``, ``"non-datacenter"``, or None when unknown/absent."""
+        if "market" not in self.raw:
+            return None
+        val = self.figure(self.raw["market"], "market", (*MARKETS, UNKNOWN), numeric=False)
+        return None if val == UNKNOWN else val
 
     def strings(self) -> str | None:
         """Checks ``memory_type``, ``architecture`` and ``notes``; returns the memory type (None if unknown)."""
