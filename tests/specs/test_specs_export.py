@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from support import make_chip
 
-from gpucompare.specs import BITS, eccn_3a090, get_chip
+from gpucompare.specs import BITS, eccn_3a090, eccn_3a090_between, get_chip
 
 
 def test_bits():
@@ -69,3 +70,73 @@ def test_tpp_without_die_area():
 )
 def test_eccn_thresholds(tpp, pd, tier):
     assert eccn_3a090(tpp, pd) == tier
+
+
+# ------------------------------------------------- lower-bound TPP, "≥", Note 2 (issue 10, matcher and tiers)
+
+
+def _chip(peaks, *, unsupported=(), bounds=None, area=None, market="datacenter"):
+    """A chip whose undeclared dtypes are unknown (unbounded unless ``bounds`` names them)."""
+    return make_chip(
+        "x", peaks, None, unsupported=unsupported, die_area_mm2=area, peak_bounds=bounds or {}, market=market
+    )
+
+
+ALL_BUT = ("fp64", "fp32", "tf32", "fp16", "fp8", "fp4", "int8")
+
+
+def test_lower_bound_tpp_below_a_threshold_does_not_decide_none():
+    # bf16 90 -> TPP >= 1,440 < 1,600, but the unknown peaks could push it over: undecided, not "none"
+    assert _chip({"bf16": 90}).eccn_3a090 is None
+    # every other dtype unsupported: the TPP is exact and the tier is decided
+    assert _chip({"bf16": 90}, unsupported=ALL_BUT).eccn_3a090 == "none"
+
+
+def test_lower_bound_pd_does_not_decide_b_when_a_is_reachable():
+    # TPP >= 2,560 on 500 mm^2: PD 5.12 -> "3A090.b" at the lower bound, but could reach PD >= 5.92
+    assert eccn_3a090(2560, 2560 / 500) == "3A090.b"
+    assert _chip({"bf16": 160}, area=500).eccn_3a090 is None
+    # bounded so that TPP <= 2,880 (PD 5.76): every TPP in the range is "3A090.b"
+    bounds = {"fp64": 40, "fp32": 90, "tf32": 90, "fp16": 160, "fp8": 360, "int8": 360, "fp4": 720}
+    chip = _chip({"bf16": 160}, bounds=bounds, area=500)
+    assert chip.tpp_upper == pytest.approx(2880) and chip.eccn_3a090 == "3A090.b"
+
+
+def test_lower_bound_at_or_above_4800_decides_a():
+    assert _chip({"fp8": 700}).eccn_3a090 == "3A090.a"  # 5,600 with unknown peaks: only higher
+    assert get_chip("ascend-910c").tpp_is_lower_bound and get_chip("ascend-910c").eccn_3a090 == "3A090.a"
+
+
+def test_ge_sign_dropped_only_when_unknown_peaks_cannot_change_the_maximum():
+    from gpucompare.commands.specs import format_table
+
+    bounded = _chip(
+        {"bf16": 300, "fp8": 600}, bounds={d: 10 for d in ("fp64", "fp32", "tf32", "fp16", "int8", "fp4")}
+    )
+    assert bounded.tpp == 4800 and not bounded.tpp_is_lower_bound  # 10 x 64 = 640 < 4,800
+    assert _chip({"bf16": 300, "fp8": 600}, bounds={"fp64": 100}).tpp_is_lower_bound  # others unbounded
+    assert _chip({"bf16": 300}, bounds={d: 100 for d in ALL_BUT}).tpp_is_lower_bound  # 100 x 64 > 4,800
+    table = format_table([get_chip("h800-sxm"), get_chip("ascend-910c")])
+    assert "≥15,831" not in table and "15,831" in table and "≥12,800" in table
+
+
+@pytest.mark.parametrize(
+    ("market", "peaks", "area", "tier"),
+    [
+        ("non-datacenter", {"bf16": 160}, 400, "none"),  # TPP 2,560, PD 6.4: Note 2 lifts "3A090.a"
+        ("datacenter", {"bf16": 160}, 400, "3A090.a"),
+        (None, {"bf16": 160}, 400, None),  # market unknown: Note 2 could apply
+        (None, {"bf16": 90}, 400, "none"),  # below 1,600: outside 3A090 whatever the market
+        ("non-datacenter", {"bf16": 330}, 400, "3A090.a"),  # TPP >= 4,800: Note 2 does not apply
+    ],
+)
+def test_note_2_applies_where_the_market_is_known(market, peaks, area, tier):
+    assert _chip(peaks, unsupported=ALL_BUT, area=area, market=market).eccn_3a090 == tier
+
+
+def test_eccn_3a090_between_is_monotonic_in_tpp():
+    assert eccn_3a090_between(2000, 2300, None) is None  # PD unknown in 1,600-4,800
+    assert eccn_3a090_between(5000, None, None) == "3A090.a"
+    assert eccn_3a090_between(1000, 1500, None) == "none"
+    assert eccn_3a090_between(1000, None, None) is None
+    assert eccn_3a090_between(None, None, 800) is None
