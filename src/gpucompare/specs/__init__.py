@@ -10,7 +10,17 @@ export-control metrics (TPP, performance density, ECCN 3A090) and spec ratios.
 
 from __future__ import annotations
 
-from gpucompare.specs.chip import BITS, CONFIDENCES, DTYPES, Chip, FieldSource, eccn_3a090, tpp_from_peaks
+from gpucompare.specs.chip import (
+    BITS,
+    CONFIDENCES,
+    DTYPES,
+    MARKETS,
+    Chip,
+    FieldSource,
+    eccn_3a090,
+    eccn_3a090_between,
+    tpp_from_peaks,
+)
 from gpucompare.specs.db import (
     DEFAULT_PATH,
     MEMORY_TOLERANCE,
@@ -30,6 +40,7 @@ __all__ = [
     "CONFIDENCES",
     "DEFAULT_PATH",
     "DTYPES",
+    "MARKETS",
     "MEMORY_TOLERANCE",
     "BasisRatio",
     "Chip",
@@ -38,6 +49,7 @@ __all__ = [
     "FieldSource",
     "all_chips",
     "eccn_3a090",
+    "eccn_3a090_between",
     "get_chip",
     "load_chips",
     "match_device",

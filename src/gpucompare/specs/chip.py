@@ -10,12 +10,21 @@ Export control (ECCN 3A090, 15 CFR 774, rule released 2023-10-17, effective 2023
 * 3A090.a: ``TPP ≥ 4800``, or ``TPP ≥ 1600`` and ``PD ≥ 5.92``.
 * 3A090.b: ``2400 ≤ TPP < 4800`` and ``1.6 ≤ PD < 5.92``, or ``TPP ≥ 1600`` and ``3.2 ≤ PD < 5.92``.
 * otherwise outside 3A090 (``"none"``).
+* Note 2 to 3A090: "3A090 does not apply to items that are not designed or marketed for use in datacenters
+  and do not have a 'total processing performance' of 4800 or more." It is applied where the chip's
+  ``market`` is known; where it is not, a tier that Note 2 could lift (TPP < 4800) is left undecided.
+
+A chip with unknown peaks has only a lower bound on its TPP. The tier is decided only when it is the same
+at that lower bound and at the upper bound the unknown peaks allow (an unknown peak with no ``at_most``
+bound makes the upper bound infinite): a TPP that could still cross a threshold never decides a tier.
+The tier is monotonic in TPP (PD grows with it), so the two ends are enough.
 
 These are derived here from the peaks in ``chips.toml``, never typed in.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -39,6 +48,8 @@ HEADLINE_FIELDS: frozenset[str] = frozenset(
 
 PeakStatus = Literal["known", "unknown", "unsupported"]
 ECCN = Literal["3A090.a", "3A090.b", "none"]
+#: What a chip is designed or marketed for (Note 2 to 3A090); None in a Chip = not known.
+MARKETS: tuple[str, ...] = ("datacenter", "non-datacenter")
 
 
 @dataclass(frozen=True)
@@ -90,6 +101,35 @@ def eccn_3a090(tpp: float | None, pd: float | None) -> ECCN | None:
     return "none"
 
 
+def eccn_3a090_between(
+    tpp_low: float | None,
+    tpp_high: float | None,
+    die_area_mm2: float | None,
+    market: str | None = "datacenter",
+) -> ECCN | None:
+    """The tier when it is the same for every TPP in ``[tpp_low, tpp_high]``; None otherwise.
+
+    ``tpp_high`` None means unbounded (an unknown peak with no upper bound). ``market`` applies Note 2:
+    ``"non-datacenter"`` with TPP < 4800 is outside 3A090; None (market unknown) leaves undecided a tier
+    that Note 2 could lift.
+    """
+    if tpp_low is None:
+        return None
+    low = _tier_at(tpp_low, die_area_mm2, market)
+    high = _tier_at(math.inf if tpp_high is None else tpp_high, die_area_mm2, market)
+    return low if low == high else None
+
+
+def _tier_at(tpp: float, die_area_mm2: float | None, market: str | None) -> ECCN | None:
+    if tpp < TPP_A and market == "non-datacenter":
+        return "none"  # Note 2
+    pd = None if die_area_mm2 is None or math.isinf(tpp) else tpp / die_area_mm2
+    tier = eccn_3a090(tpp, pd)
+    if tpp < TPP_A and market is None and tier not in (None, "none"):
+        return None  # Note 2 would lift it for a part not designed or marketed for datacenters
+    return tier
+
+
 @dataclass(frozen=True, eq=False)
 class Chip:
     """One chip of the database. Figures are None when unknown (or, for peaks, unsupported).
@@ -98,6 +138,8 @@ class Chip:
     the hardware lacks, so ``peak_status`` can tell "unknown" from "unsupported". ``sources`` maps a
     field name (``"peaks.bf16"``, ``"bandwidth_tbps"``, ...) to its :class:`FieldSource`.
     ``interconnect`` is ``"known"``, ``"unknown"`` or ``"none"`` (no NVLink-class link).
+    ``peak_bounds[d]`` is a sourced upper bound on an unknown peak (``at_most`` in ``chips.toml``);
+    ``market`` is ``"datacenter"``, ``"non-datacenter"`` or None (unknown), for Note 2 to 3A090.
     """
 
     id: str
@@ -123,6 +165,8 @@ class Chip:
     driver_names: tuple[str, ...] = ()
     sources: Mapping[str, FieldSource] = field(default_factory=dict, repr=False)
     notes: str | None = field(default=None, repr=False)
+    peak_bounds: Mapping[str, float] = field(default_factory=dict, repr=False)
+    market: str | None = None
 
     def peak_status(self, dtype: str) -> PeakStatus:
         """``"known"``, ``"unknown"`` or ``"unsupported"`` for one dtype of :data:`DTYPES`."""
@@ -152,9 +196,34 @@ class Chip:
         return tpp_from_peaks(self.peak_tflops)
 
     @property
+    def tpp_upper(self) -> float | None:
+        """The largest TPP the unknown peaks allow: max over known peaks and ``at_most`` bounds × bits.
+
+        None when some supported dtype's peak is unknown with no bound (the TPP is then unbounded above).
+        """
+        values = []
+        for d in DTYPES:
+            status = self.peak_status(d)
+            if status == "unknown":
+                bound = self.peak_bounds.get(d)
+                if bound is None:
+                    return None
+                values.append(bound * BITS[d])
+            elif status == "known":
+                values.append(self.peak_tflops[d] * BITS[d])
+        return max(values) if values else None
+
+    @property
     def tpp_is_lower_bound(self) -> bool:
-        """True when a supported dtype's peak is unknown, so the true TPP could be larger."""
-        return any(self.peak_status(d) == "unknown" for d in DTYPES)
+        """True when an unknown peak could make the true TPP larger than :attr:`tpp`.
+
+        False when every unknown peak has an ``at_most`` bound that cannot change the maximum.
+        """
+        upper = self.tpp_upper
+        if upper is None:
+            return any(self.peak_status(d) == "unknown" for d in DTYPES)
+        tpp = self.tpp
+        return tpp is None or upper > tpp
 
     @property
     def performance_density(self) -> float | None:
@@ -166,8 +235,12 @@ class Chip:
 
     @property
     def eccn_3a090(self) -> ECCN | None:
-        """ECCN 3A090 tier under the October 2023 rule, None when it cannot be decided."""
-        return eccn_3a090(self.tpp, self.performance_density)
+        """ECCN 3A090 tier under the October 2023 rule, None when it cannot be decided.
+
+        Decided only when the unknown peaks cannot move the TPP across a threshold, and applying Note 2
+        where the chip's market is known (see :func:`eccn_3a090_between`).
+        """
+        return eccn_3a090_between(self.tpp, self.tpp_upper, self.die_area_mm2, self.market)
 
     @property
     def confidence(self) -> str | None:
@@ -208,6 +281,9 @@ class Chip:
             "peak_clock_mhz": self.peak_clock_mhz,
             "tpp": self.tpp,
             "tpp_is_lower_bound": self.tpp_is_lower_bound,
+            "tpp_upper": self.tpp_upper,
+            "peak_bounds": {d: self.peak_bounds[d] for d in DTYPES if d in self.peak_bounds},
+            "market": self.market,
             "performance_density": None if pd is None else round(pd, 4),
             "eccn_3a090": self.eccn_3a090,
             "confidence": self.confidence,
