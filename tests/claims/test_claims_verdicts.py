@@ -10,6 +10,7 @@ from claims_helpers import SIX, by_basis, one_claim
 from support import make_chip, make_db
 
 from gpucompare.claims import STATUSES, VERDICTS, check_all, check_claim, load_claims
+from gpucompare.dtypes import DTYPES
 from gpucompare.specs import load_chips
 
 
@@ -192,7 +193,8 @@ def test_classification_less_on_same_and_expect(tmp_path, toy_db):
 def test_regulatory_tier_from_the_peaks(tmp_path):
     db = make_db(
         make_chip("hot", {"fp16": 300.0}, 3.0, die_area_mm2=800.0),  # TPP 4,800: 3A090.a
-        make_chip("cool", {"fp16": 50.0}, 1.0, die_area_mm2=800.0),  # TPP 800: outside
+        # TPP 800: outside (its other dtypes unsupported, so no unknown peak could lift the tier)
+        make_chip("cool", {"fp16": 50.0}, 1.0, die_area_mm2=800.0, unsupported=set(DTYPES) - {"fp16"}),
     )
     res = _one(
         tmp_path,

@@ -15,8 +15,10 @@ from gpucompare.results import Run
 
 H20 = make_chip(
     "h20",
-    {"bf16": 148.0, "fp8": 296.0},
+    # every dtype known or unsupported, so its export tier is decided (no unknown peak could lift the TPP)
+    {"fp64": 1.0, "fp32": 44.0, "tf32": 74.0, "bf16": 148.0, "fp16": 148.0, "fp8": 296.0, "int8": 296.0},
     4.0,
+    unsupported=("fp4",),
     name="H20",
     die_area_mm2=814.0,  # TPP 2368 / 814 mm² = PD 2.91: no 3A090 tier
     sources={"bandwidth_tbps": {"source": "press-h20", "confidence": "reported"}},
