@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from model_support import CHIPS, COPY, GEMM, H20, H200, counts, rec
+from model_helpers import CHIPS, COPY, GEMM, H20, H200, counts, rec
 
 from gpucompare import model
 from gpucompare.model import LayerConfig, analyse

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from model_support import A100, COPY, GEMM, H20, H200, NOBW, one, rec
+from model_helpers import A100, COPY, GEMM, H20, H200, NOBW, one, rec
 
 from gpucompare.model import project, project_work, ratio
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from model_support import CHIPS, H100, H200, rec
+from model_helpers import CHIPS, H100, H200, rec
 
 from gpucompare import model
 from gpucompare.model import analyse

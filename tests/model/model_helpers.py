@@ -1,4 +1,4 @@
-"""Synthetic chips, records and a stand-in cost model shared by the model tests (``from model_support import``).
+"""Synthetic chips, records and a stand-in cost model shared by the model tests (``from model_helpers import``).
 
 No dependency on the spec database or a measured run: the chips are built with ``make_chip``.
 """
