@@ -1,6 +1,7 @@
 """Projection onto every chip: measured records analysed together, each projected by the one rule.
 
-Projection onto chip X keeps the efficiency split by bound (e_c, e_m: :func:`gpucompare.model.roofline.efficiencies`)::
+Projection onto chip X keeps the efficiency split by bound (e_c, e_m from
+:func:`gpucompare.model.roofline.efficiencies`)::
 
     t_X = max(F / (e_c · P_X(d)), B / (e_m · BW_X))
 

@@ -65,11 +65,15 @@ def spec_clock_mhz(chip: Chip | None) -> float | None:
     return float(clock) if clock else None
 
 
+def _sample(record: Mapping, when: str) -> Mapping:
+    """The record's telemetry sample ``when`` ("before" / "after" the timed loop); {} when not taken."""
+    return record.get("telemetry", {}).get(when) or {}
+
+
 def run_clock_mhz(record: Mapping) -> float | None:
     """SM clock under load: the telemetry sample after the timed loop, else the one before."""
-    tel = record.get("telemetry") or {}
     for when in ("after", "before"):
-        clock = (tel.get(when) or {}).get("sm_clock_mhz")
+        clock = _sample(record, when).get("sm_clock_mhz")
         if clock:
             return float(clock)
     return None
@@ -136,7 +140,7 @@ def _spec_clock(record: Mapping, chip: Chip | None) -> tuple[float | None, str]:
     if chip is not None:
         return spec_clock_mhz(chip), f"{chip.id} publishes no clock its peaks scale with"
     if record["local_peak_source"] == "estimated-from-device":
-        max_clock = ((record.get("telemetry") or {}).get("after") or {}).get("sm_clock_max_mhz")
+        max_clock = _sample(record, "after").get("sm_clock_max_mhz")
         return (float(max_clock) if max_clock else None), "no maximum SM clock reported"
     return None, "no spec clock (CPU fallback or measured peak)"
 
