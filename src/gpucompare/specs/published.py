@@ -21,7 +21,8 @@ File layout (validated on load; a malformed entry fails with ONE message naming 
 ``chip`` is any name :meth:`gpucompare.specs.ChipDB.get` resolves (stored as the chip id); ``workload`` a
 name of :data:`gpucompare.workloads.WORKLOADS` (``"collective"`` is accepted before it is registered);
 ``shape`` must be a valid shape of that workload (same parameter names; its own validation), ``dtype`` one
-the workload supports.
+the workload supports, or for a memory-bound workload any dtype of the table (STREAM-style benchmarks run in
+fp64; :attr:`PublishedEntry.registered` is then False and the entry's GB/s is what it gives).
 """
 
 from __future__ import annotations
@@ -90,6 +91,16 @@ class PublishedEntry:
     source: dict[str, str]
     confidence: str
     sweep: str | None = None
+
+    @property
+    def registered(self) -> bool:
+        """The workload is registered and measures this dtype: its ``flops``/``bytes`` apply to the entry.
+
+        False for a ``collective`` entry before that workload is registered, and for a memory-bound entry in
+        a dtype the suite does not measure (BabelStream's fp64 copy): GB/s is what such an entry gives.
+        """
+        wl = _registry().get(self.workload)
+        return wl is not None and self.dtype in wl.dtypes
 
     @property
     def evidence(self) -> str:
@@ -200,7 +211,7 @@ class _EntryReader:
             wl.flops(Shape(f"published:{self.eid}", dict(shape)))
         except ValueError as exc:
             raise self.fail("shape", str(exc)) from None
-        if dtype not in wl.dtypes:
+        if dtype not in wl.dtypes and wl.intent != "memory":
             raise self.fail("dtype", f"workload {wl.name!r} has no dtype {dtype!r}; supported: {wl.dtypes}")
 
     def metric(self, workload: str, shape: Mapping[str, Any]) -> str:
