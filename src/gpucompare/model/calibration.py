@@ -1,18 +1,8 @@
 """The calibrated efficiency: per chip and per bound, from the closest evidence, adjusted by a fitted prior.
 
-In five lines (the report prints them):
-
-1. A workload's time on chip X is its roofline time divided by an efficiency: ``t = max(F/P_X, B/BW_X) / e``.
-2. ``e`` comes from the closest evidence bound the same way: the chip's own figures, else other chips'
-   figures from the same script (group), same workload, dtype and shape, then wider (:data:`LEVELS`).
-3. Compute efficiency is not copied across chips: it scales as ``(TDP / peak)^beta``, the power a chip
-   has per TFLOP/s of its peak (capped chips like the H20 reach their peak, power-limited ones do not).
-4. ``beta`` is fitted by least squares within groups (same script, same shape), never on the chip
-   predicted; memory efficiency is transferred unchanged (no chip figure was found to predict it).
-5. The naive baseline is the same evidence with the efficiency copied unchanged (``beta = 0``).
-
-Each evidence chip gives ``e_i · (w_X / w_i)^beta`` (``w = TDP / peak(dtype)``; its figures' median at
-that level), capped at 1; ``e`` is the median over the evidence chips.
+:data:`EXPLANATION` says it in five lines (the report and ``gpucompare validate`` print them). Each evidence
+chip i gives ``e_i · (w_X / w_i)^beta`` (``w = TDP / peak(dtype)``, e_i its figures' median at that level),
+capped at 1; ``e`` is the median over the evidence chips.
 """
 
 from __future__ import annotations
@@ -26,6 +16,17 @@ from typing import Any
 from gpucompare.dtypes import BITS
 from gpucompare.model.evidence import Observation, shape_text, workload_class
 from gpucompare.specs import Chip, ChipDB
+
+EXPLANATION: tuple[str, ...] = (
+    "A workload's time on chip X is its roofline time divided by an efficiency: t = max(F/P_X, B/BW_X) / e.",
+    "e comes from the closest evidence on the same bound: the chip's own figures, else other chips' figures "
+    "from the same script (same workload, dtype and shape first), then any script.",
+    "Compute efficiency is not copied across chips: it scales as (TDP / peak)^beta, the power a chip has per "
+    "TFLOP/s of peak (capped chips such as the H20 run near their peak, power-limited ones do not).",
+    "beta is fitted by least squares within scripts (same group and shape), never on the chip predicted; "
+    "memory efficiency is copied unchanged (no chip figure was found that predicts it).",
+    "The naive baseline is the same evidence with the efficiency copied unchanged (beta = 0).",
+)
 
 
 def power_per_tflops(chip: Chip, dtype: str) -> float | None:
@@ -73,6 +74,7 @@ LEVELS: tuple[tuple[str, Match], ...] = (
     ("same workload and precision", lambda o, t: o.workload == t.workload and _same_bits(o, t)),
     ("same workload", lambda o, t: o.workload == t.workload),
     ("same workload class", lambda o, t: o.klass == workload_class(t.workload)),
+    ("same bound, any workload", lambda o, t: True),  # the pool is already of the target's bound
 )
 
 

@@ -72,9 +72,9 @@ def evidence_pool(
     return obs
 
 
-def _label(o: Observation, est: Estimate) -> str:
+def _label(o: Observation, est: Estimate, target: str) -> str:
     e_here = est.per_chip.get(o.chip)
-    adj = f" -> {e_here:.1%} on the target" if e_here is not None else ""
+    adj = f" (its chip's median -> {e_here:.1%} on {target})" if o.chip != target and e_here else ""
     return f"{o.kind} {o.chip} {o.workload} {shape_text(o.shape)} {o.dtype} ({o.group}): e={o.efficiency:.1%}{adj}; {o.label}"
 
 
@@ -98,7 +98,7 @@ def predict_target(
     est = estimate(target, bound, pool, cal, db)
     if est is None:
         return Prediction(**base, status="no-evidence", bound=bound, reason=f"no {bound}-bound evidence")
-    evidence = [_label(o, est) for o in est.evidence]
+    evidence = [_label(o, est, chip.id) for o in est.evidence]
     common = dict(bound=bound, efficiency=est.e, naive_efficiency=est.naive, level=est.level)
     common.update(evidence_kind=est.kind, evidence=evidence)
     if gbps_only:
