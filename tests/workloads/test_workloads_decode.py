@@ -11,7 +11,7 @@ from gpucompare import reference
 from gpucompare.workloads import WORKLOADS
 
 
-def test_decode_flops_match_flop_counterall_shapes():
+def test_decode_flops_match_flop_counter_all_shapes():
     w = WORKLOADS["decode_attention"]
     for s in all_shapes(w):
         p = s.params

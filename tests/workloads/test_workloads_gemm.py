@@ -32,7 +32,7 @@ def test_gemm_counts_by_hand():
 
 
 @pytest.mark.parametrize("name", ["gemm", "gemm_decode"])
-def test_gemm_flops_match_flop_counterall_shapes(name):
+def test_gemm_flops_match_flop_counter_all_shapes(name):
     w = WORKLOADS[name]
     for s in all_shapes(w):  # meta tensors: shapes only, no memory
         a = torch.empty(s["M"], s["K"], device="meta")
