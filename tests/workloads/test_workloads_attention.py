@@ -9,17 +9,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils import flop_counter
 from workloads_support import all_shapes, count_flops, kernel_or_skip
 
-# isort: off
-# gpucompare.workloads (imported by workloads_support) first: torch.utils.flop_counter imports triton.
 from gpucompare import reference
 from gpucompare.workloads import WORKLOADS, Shape
 from gpucompare.workloads import attention as attention_wl
 from gpucompare.workloads.attention import attention_pairs
-from torch.utils import flop_counter
-
-# isort: on
 
 
 @pytest.mark.parametrize(

@@ -5,14 +5,7 @@ from __future__ import annotations
 import importlib
 
 import pytest
-
-# isort: off
-# gpucompare.workloads puts Triton in interpreter mode on a CPU machine; torch.utils.flop_counter imports
-# triton, so it must come after (see gpucompare.workloads.availability.triton_language_interpreted).
-import gpucompare.workloads  # noqa: F401
 from torch.utils.flop_counter import FlopCounterMode
-
-# isort: on
 
 REQUIRED = ("gemm", "gemm_decode", "attention_fwd", "attention_bwd", "decode_attention", "copy", "triad")
 

@@ -11,17 +11,15 @@ the lazy kernel-module import), one module per kernel family, each with its cost
 (:mod:`.gemm`, :mod:`.attention`, :mod:`.decode`, :mod:`.bandwidth`), and :mod:`.registry`, which lists the
 family modules. ``Impl.available`` is called as ``available(dtype, device)`` or, better,
 ``available(dtype, device, shape)``: with the shape it also refuses sizes that cannot fit.
+
+Importing this package does no work beyond building the records: kernel modules are imported when an
+implementation is asked or built, and Triton's interpreter is switched on by
+:func:`gpucompare.hw.configure_triton` (called by the ``gpucompare.kernels`` package and the entry points).
 """
 
-from gpucompare import hw
-
-# Triton reads TRITON_INTERPRET when it is imported (triton.language's helpers are jitted then): set it now,
-# before a caller imports something that imports triton (torch.utils.flop_counter does). No-op with a GPU.
-hw.configure_triton()
-
-from gpucompare.workloads.availability import dtype_supported  # noqa: E402
-from gpucompare.workloads.base import INTENTS, TIERS, Impl, Params, Shape, Workload, element_bytes  # noqa: E402
-from gpucompare.workloads.registry import FAMILIES, WORKLOADS, get_workload, select_workloads  # noqa: E402
+from gpucompare.workloads.availability import dtype_supported
+from gpucompare.workloads.base import INTENTS, TIERS, Impl, Params, Shape, Workload, element_bytes
+from gpucompare.workloads.registry import FAMILIES, WORKLOADS, get_workload, select_workloads
 
 __all__ = [
     "FAMILIES",
