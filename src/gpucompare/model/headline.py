@@ -201,3 +201,29 @@ def _provider_row(r: dict) -> dict:
         "detail": r["evidence"],
         "evidence": r["basis"],
     }
+
+
+def evidence_ratios(paths: Sequence[str] | None = None):
+    """The provider ``gpucompare claims`` and ``compare`` judge: :func:`evidence_workload_ratios` over the
+    ledger and the stored GPU runs (``paths``, default ``results/runs`` when present), plus the composed
+    layer steps (``model:<step>``) projected from those runs when there are any. Explicit ``paths``
+    without a GPU run are an error (:func:`gpucompare.model.ratios.stored_workload_ratios`)."""
+    from gpucompare import results
+    from gpucompare.model.projection import analyse
+    from gpucompare.model.ratios import stored_workload_ratios
+
+    runs_provider = stored_workload_ratios(paths)
+    measured: Sequence[Any] = []
+    if runs_provider is not None:
+        where = [results.DEFAULT_ROOT] if paths is None else list(paths)
+        runs = results.load_runs(where, include_cpu=False)
+        measured = analyse([rec for run in runs for rec in run.records]).measured
+    evidence = evidence_workload_ratios(measured=measured)
+
+    def provider(chip_a: Chip | str, chip_b: Chip | str) -> list[dict]:
+        rows = evidence(chip_a, chip_b)
+        if runs_provider is not None:
+            rows += [r for r in runs_provider(chip_a, chip_b) if r["basis"].startswith("model:")]
+        return rows
+
+    return provider
