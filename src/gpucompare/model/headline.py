@@ -76,6 +76,8 @@ def measured_ratios(a: Chip, b: Chip, pool: Sequence[Observation], db: ChipDB) -
                 "group": group,
                 "ratio": sa / sb,
                 "basis": kind,
+                "efficiency_a": statistics.median(o.efficiency for o in by_chip[a.id]),
+                "efficiency_b": statistics.median(o.efficiency for o in by_chip[b.id]),
                 "bound_a": by_chip[a.id][0].bound,
                 "bound_b": by_chip[b.id][0].bound,
                 "evidence": f"{kind}, same script ({group}): " + "; ".join(sorted({o.id for o in obs})),
@@ -111,7 +113,11 @@ def projected_ratio(
         "bound_a": pa.bound,
         "bound_b": pb.bound,
         "evidence": f"projected (calibrated model): {a.id} from '{pa.level}', {b.id} from '{pb.level}'"
-        + (f", expected error about {err:.0%} per chip" if err is not None else ""),
+        + (
+            f", expected error about {err:.0%} per chip"
+            if err is not None
+            else ", error not validated (no leave-one-chip-out figure of this class)"
+        ),
         "sources": sorted(set(pa.evidence) | set(pb.evidence)),
     }
 

@@ -9,17 +9,21 @@ from collections.abc import Callable
 
 from gpucompare.report.inputs import ReportInputs
 from gpucompare.report.section import Section
-from gpucompare.report.sections import chips, claims, runs, specs
+from gpucompare.report.sections import calibration, chips, claims, runs, specs
 
 Builder = Callable[[ReportInputs], Section]
 
 BUILDERS: tuple[Builder, ...] = (
+    calibration.answer,
     runs.machines,
     runs.efficiency,
     chips.projections,
     chips.ratios,
     chips.model_steps,
     chips.validation,
+    calibration.validation_loco,
+    calibration.achieved_efficiency,
+    calibration.ledger,
     runs.noise,
     specs.export_control,
     specs.spec_ratios,
