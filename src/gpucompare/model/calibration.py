@@ -2,7 +2,8 @@
 
 :data:`EXPLANATION` says it in five lines (the report and ``gpucompare validate`` print them). Each evidence
 chip i gives ``e_i · (w_X / w_i)^beta`` (``w = TDP / peak(dtype)``, e_i its figures' median at that level),
-capped at 1; ``e`` is the median over the evidence chips.
+capped at 1; ``e`` is the median over the evidence chips. At one level, runs made here (``measured-here``)
+are used before published figures.
 """
 
 from __future__ import annotations
@@ -173,6 +174,8 @@ def estimate(
             ev = [o for o in ev if o.chip != target.chip]
         if not ev:
             continue
+        here = [o for o in ev if o.kind == "measured-here"]
+        ev = here or ev  # runs made here before published figures, at the same level
         naive_chip: dict[str, float] = {}
         calib_chip: dict[str, float] = {}
         for src in sorted({o.chip for o in ev}):

@@ -157,7 +157,7 @@ def headline_pair(
     ``measured-here``, ``published``, ``projected``, ``spec``.
     """
     db = db or load_chips()
-    a, b = (c if isinstance(c, Chip) else db.get(c) for c in (a, b))
+    a, b = (db.get(c.id if isinstance(c, Chip) else c) for c in (a, b))  # the ledger's own chip figures
     pool = evidence_pool(db, stored_measured(measured))
     cal = fit(pool, db)
     pairs = measured_ratios(a, b, pool, db)
@@ -180,7 +180,7 @@ def evidence_workload_ratios(db: ChipDB | None = None, measured: Sequence[Any] |
     cal = fit(pool, db)
 
     def provider(chip_a: Chip | str, chip_b: Chip | str) -> list[dict]:
-        a, b = (c if isinstance(c, Chip) else db.get(c) for c in (chip_a, chip_b))
+        a, b = (db.get(c.id if isinstance(c, Chip) else c) for c in (chip_a, chip_b))
         rows = [r for r in measured_ratios(a, b, pool, db) if r["workload"] in _registered()]
         seen = {r["workload"] for r in rows}
         for workload in _registered():
