@@ -108,7 +108,8 @@ def test_lower_bound_at_or_above_4800_decides_a():
 
 
 def test_ge_sign_dropped_only_when_unknown_peaks_cannot_change_the_maximum():
-    from gpucompare.commands.specs import format_table
+    from gpucompare import console
+    from gpucompare.commands.specs import table as specs_table
 
     bounded = _chip(
         {"bf16": 300, "fp8": 600}, bounds={d: 10 for d in ("fp64", "fp32", "tf32", "fp16", "int8", "fp4")}
@@ -116,7 +117,7 @@ def test_ge_sign_dropped_only_when_unknown_peaks_cannot_change_the_maximum():
     assert bounded.tpp == 4800 and not bounded.tpp_is_lower_bound  # 10 x 64 = 640 < 4,800
     assert _chip({"bf16": 300, "fp8": 600}, bounds={"fp64": 100}).tpp_is_lower_bound  # others unbounded
     assert _chip({"bf16": 300}, bounds={d: 100 for d in ALL_BUT}).tpp_is_lower_bound  # 100 x 64 > 4,800
-    table = format_table([get_chip("h800-sxm"), get_chip("ascend-910c")])
+    table = console.render(*specs_table([get_chip("h800-sxm"), get_chip("ascend-910c")]))
     assert "≥15,831" not in table and "15,831" in table and "≥12,800" in table
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import textwrap
 
+from gpucompare import console
 from gpucompare.claims import ClaimResult, check_claim, load_claims
 from gpucompare.errors import ClaimsError
 
@@ -37,39 +37,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _wrap(text: str, indent: str = "    ", width: int = 110) -> str:
-    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent)
+def _ratio(r: float) -> str:
+    return f"{r:.2f}x"
 
 
-def _ratio(r: float | None) -> str:
-    return "" if r is None else f"{r:.2f}x"
-
-
-def format_result(res: ClaimResult, verbose: bool = False) -> str:
-    """One claim as text: header, quote, verdict and (verbose) one line per basis."""
+def format_result(res: ClaimResult, verbose: bool = False) -> list[console.Block]:
+    """One claim: header, quote, verdict and (verbose) its per-basis table and detail."""
     c = res.claim
     src = c.source
-    lines = [
+    blocks: list[console.Block] = [
         f"{c.id}  [{res.status}]  {c.relation.kind}  ({src.publication}, {src.date}, {src.seed})",
-        _wrap(f"« {c.quote} »"),
-        _wrap(f"“{c.quote_en}”"),
-        _wrap(res.verdict),
+        console.Wrapped(f"« {c.quote} »", 4),
+        console.Wrapped(f"“{c.quote_en}”", 4),
+        console.Wrapped(res.verdict, 4),
     ]
     if verbose:
-        rows = [("basis", "pair", "ratio", "verdict", "detail")]
-        rows += [(v.basis, "/".join(v.pair), _ratio(v.ratio), v.verdict, v.detail) for v in res.verdicts]
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        for row in rows:
-            cells = [
-                row[0].ljust(widths[0]),
-                row[1].ljust(widths[1]),
-                row[2].rjust(widths[2]),
-                row[3].ljust(widths[3]),
-                row[4],
-            ]
-            lines.append("      " + "  ".join(cells).rstrip())
-        lines.append(_wrap(f"detail: {res.detail}"))
-    return "\n".join(lines)
+        table = console.Table(
+            "basis",
+            "pair",
+            console.Column("ratio", "right", fmt=_ratio, missing=""),
+            console.Column("verdict", colored=True),
+            console.Column("detail", wrap=True),
+            indent=6,
+        )
+        for v in res.verdicts:
+            table.add_row(v.basis, "/".join(v.pair), v.ratio, v.verdict, v.detail)
+        blocks += [table, console.Wrapped(f"detail: {res.detail}", 4)]
+    return blocks
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,9 +81,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
         return 0
     verbose = args.verbose or args.claim_id is not None
-    print("\n\n".join(format_result(r, verbose) for r in results))
-    counts: dict[str, int] = {}
+    blocks: list[console.Block] = []
     for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
-    print(f"\n{len(results)} claims: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+        blocks += [*format_result(r, verbose), ""]
+    console.echo(*blocks, console.counts_line((r.status for r in results), "claims"))
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from gpucompare import console
 from gpucompare.specs import BasisRatio, Chip, get_chip, spec_ratios
 
 
@@ -20,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("a", metavar="A", help="chip id, alias or driver device name (numerator)")
     p.add_argument("b", metavar="B", help="chip id, alias or driver device name (denominator)")
-    p.add_argument("--json", action="store_true", help="print a JSON object with 'spec' and 'workloads' lists")
+    p.add_argument(
+        "--json", action="store_true", help="print a JSON object with 'spec' and 'workloads' lists"
+    )
     p.add_argument(
         "--runs",
         nargs="+",
@@ -40,33 +43,31 @@ def _num(v: float | None) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
-def format_ratios(a: Chip, b: Chip, ratios: list[BasisRatio]) -> str:
-    lines = [f"{a.id} / {b.id}  (A over B; dense peaks)", ""]
-    head = ("basis", "unit", "A", "B", "A/B")
-    rows = [head] + [
-        (r.basis, r.unit, _num(r.a_value), _num(r.b_value), "n/a" if r.ratio is None else f"{r.ratio:.2f}x")
-        for r in ratios
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    for k, row in enumerate(rows):
-        cells = [row[i].ljust(widths[i]) if i < 2 else row[i].rjust(widths[i]) for i in range(len(head))]
-        line = "  ".join(cells)
-        if k > 0 and ratios[k - 1].reason:
-            line += f"  ({ratios[k - 1].reason})"
-        lines.append(line.rstrip())
-    return "\n".join(lines)
+def _times(ratio: float) -> str:
+    return f"{ratio:.2f}x"
 
 
-def format_workload_ratios(a: Chip, b: Chip, rows: list[dict]) -> str:
+def format_ratios(a: Chip, b: Chip, ratios: list[BasisRatio]) -> list[console.Block]:
+    table = console.Table(
+        "basis",
+        "unit",
+        *(console.Column(head, "right", fmt=_num, missing="n/a") for head in ("A", "B")),
+        console.Column("A/B", "right", fmt=_times, missing="n/a"),
+        console.Column("note", wrap=True),
+    )
+    for r in ratios:
+        table.add_row(r.basis, r.unit, r.a_value, r.b_value, r.ratio, r.reason or "")
+    return [f"{a.id} / {b.id}  (A over B; dense peaks)", "", table]
+
+
+def format_workload_ratios(a: Chip, b: Chip, rows: list[dict]) -> list[console.Block]:
     if not any(r["basis"].startswith("workload:") for r in rows):
-        return "per-workload ratios: no GPU run stored (results/runs, or --runs) to project from"
-    lines = [f"per workload, projected from measured runs: t_{b.id} / t_{a.id} (bound on A / on B)", ""]
-    width = max(len(r["basis"]) for r in rows)
+        return ["per-workload ratios: no GPU run stored (results/runs, or --runs) to project from"]
+    ratio = console.Column(f"t_{b.id} / t_{a.id}", "right", fmt=_times, missing="n/a")
+    table = console.Table("basis", ratio, "bound on A / on B")
     for r in rows:
-        ratio = "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}x"
-        bounds = f"{r.get('bound_a') or '-'} / {r.get('bound_b') or '-'}"
-        lines.append(f"{r['basis'].ljust(width)}  {ratio:>8}  {bounds}")
-    return "\n".join(lines)
+        table.add_row(r["basis"], r["ratio"], f"{r.get('bound_a') or '-'} / {r.get('bound_b') or '-'}")
+    return ["per workload, projected from measured runs", "", table]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,10 +78,13 @@ def run(args: argparse.Namespace) -> int:
     provider = stored_workload_ratios(args.runs)
     workloads = provider(a, b) if provider else []
     if args.json:
-        out = {"a": _chip_ref(a), "b": _chip_ref(b), "spec": [r.to_dict() for r in ratios], "workloads": workloads}
+        out = {
+            "a": _chip_ref(a),
+            "b": _chip_ref(b),
+            "spec": [r.to_dict() for r in ratios],
+            "workloads": workloads,
+        }
         print(json.dumps(out, indent=2))
     else:
-        print(format_ratios(a, b, ratios))
-        print()
-        print(format_workload_ratios(a, b, workloads))
+        console.echo(*format_ratios(a, b, ratios), "", *format_workload_ratios(a, b, workloads))
     return 0

@@ -4,7 +4,8 @@
                    [--budget SECONDS] [--out DIR] [--no-progress]
 
 Default tier: ``gpu`` when a CUDA GPU is present, else ``cpu`` (Triton in interpreter mode, the measured
-CPU peak as the roof). Unknown workloads or dtypes are a one-line error with exit status 2.
+CPU peak as the roof). Progress on stderr: a bar with the ETA in a terminal, else (or with ``--no-progress``)
+one line per case; the summary table on stdout (``gpucompare.console``). Unknown workloads or dtypes are a one-line error with exit status 2.
 """
 
 from __future__ import annotations
@@ -60,7 +61,11 @@ def register(subparsers) -> None:
         help="timing budget per case in seconds (default: 1.0 on a GPU, 0.2 on the CPU); a case whose median "
         "is stable to 1 %% stops earlier",
     )
-    p.add_argument("--no-progress", action="store_true", help="no per-case progress lines on stderr")
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bar: one plain line per case on stderr (the default when stderr is not a terminal)",
+    )
     p.set_defaults(func=main)
 
 

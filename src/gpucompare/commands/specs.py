@@ -9,6 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
+from gpucompare import console
 from gpucompare.errors import SpecError
 from gpucompare.specs import DTYPES, Chip, load_chips
 
@@ -69,39 +70,22 @@ def _row(chip: Chip) -> list[str]:
     ]
 
 
-def format_table(chips: list[Chip]) -> str:
-    """A plain-text table of the chips (peaks dense TFLOP/s; '?' unknown, '-' unsupported)."""
-    head = [
-        "id",
-        "vendor",
-        "year",
-        *TABLE_PEAKS,
-        "mem GB",
-        "TB/s",
-        "link GB/s",
-        "TDP W",
-        "TPP",
-        "PD",
-        "3A090",
-        "confidence",
-    ]
-    rows = [head] + [_row(c) for c in chips]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = []
-    for k, r in enumerate(rows):
-        cells = [r[i].ljust(widths[i]) if i < 2 else r[i].rjust(widths[i]) for i in range(len(head))]
-        lines.append("  ".join(cells).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    lines.append("")
-    lines.append(
+_HEADERS = ("id", "vendor", "year", *TABLE_PEAKS, "mem GB", "TB/s", "link GB/s", "TDP W", "TPP", "PD", "3A090",
+            "confidence")  # fmt: skip
+
+
+def table(chips: list[Chip]) -> list[console.Block]:
+    """The chips as a table and its legend (peaks dense TFLOP/s; '?' unknown, '-' unsupported)."""
+    rows = console.Table(*(console.Column(h, "left" if i < 2 else "right") for i, h in enumerate(_HEADERS)))
+    for chip in chips:
+        rows.add_row(*_row(chip))
+    return [
+        rows,
+        "",
         "Peaks: dense TFLOP/s. '?' unknown, '-' unsupported, 'none' no NVLink-class link. "
-        "TPP = max dense TOPS x bits ('≥': some peaks unknown); PD = TPP / die mm^2."
-    )
-    lines.append(
-        f"Dtypes in --json: {', '.join(DTYPES)}; every figure there carries its source and confidence."
-    )
-    return "\n".join(lines)
+        "TPP = max dense TOPS x bits ('≥': some peaks unknown); PD = TPP / die mm^2.",
+        f"Dtypes in --json: {', '.join(DTYPES)}; every figure there carries its source and confidence.",
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,5 +110,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([c.to_dict() for c in chips], indent=2))
     else:
-        print(format_table(chips))
+        console.echo(*table(chips))
     return 0

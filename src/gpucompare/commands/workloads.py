@@ -16,6 +16,7 @@ import argparse
 import json
 from typing import Any
 
+from gpucompare import console
 from gpucompare.errors import GpucompareError
 from gpucompare.workloads import TIERS, WORKLOADS, Workload
 
@@ -59,9 +60,16 @@ def floor(workload: Workload, shape: Any, dtype: str, chip: Any) -> dict[str, An
             "bound": bound}  # fmt: skip
 
 
-def _floor_table(workloads: list[Workload], tiers: tuple[str, ...], chip: Any, dtype: str | None) -> str:
-    lines = [f"two-number floor on {chip.id} (spec peaks, efficiency 1): max(F / P, B / BW)", ""]
-    lines.append(f"  {'workload':17} {'tier':4}  {'shape':42} {'dtype':5} {'F/P':>10} {'B/BW':>10} {'floor':>10}  bound")
+def _micro(seconds: float) -> str:
+    return f"{seconds * 1e6:.4g}"
+
+
+def _floor_table(
+    workloads: list[Workload], tiers: tuple[str, ...], chip: Any, dtype: str | None
+) -> list[console.Block]:
+    times = [console.Column(h, "right", fmt=_micro) for h in ("F/P us", "B/BW us", "floor us")]
+    bound = console.Column("bound", wrap=True)
+    table = console.Table("workload", "tier", "shape", "dtype", *times, bound, indent=2)
     for w in workloads:
         for d in [dtype] if dtype else [w.dtypes[0]]:
             if d not in w.dtypes:
@@ -69,29 +77,36 @@ def _floor_table(workloads: list[Workload], tiers: tuple[str, ...], chip: Any, d
             for tier in tiers:
                 for s in w.shapes(tier):
                     r = floor(w, s, d, chip)
-                    if r["status"] != "ok":
-                        lines.append(f"  {w.name:17} {tier:4}  {s.label:42} {d:5} {r['status']}: {r['reason']}")
-                        continue
-                    us = [f"{r[k] * 1e6:9.4g}u" for k in ("compute_s", "memory_s", "floor_s")]
-                    lines.append(f"  {w.name:17} {tier:4}  {s.label:42} {d:5} {us[0]:>10} {us[1]:>10} {us[2]:>10}  {r['bound']}")
-    return "\n".join(lines) + "\n"
+                    times = [r["compute_s"], r["memory_s"], r["floor_s"]]
+                    why = r["bound"] if r["status"] == "ok" else f"{r['status']}: {r['reason']}"
+                    table.add_row(w.name, tier, s.label, d, *times, why)
+    return [f"two-number floor on {chip.id} (spec peaks, efficiency 1): max(F / P, B / BW)", "", table]
 
 
-def _table(workloads: list[Workload], tiers: tuple[str, ...]) -> str:
-    lines: list[str] = []
+def _table(workloads: list[Workload], tiers: tuple[str, ...]) -> list[console.Block]:
+    blocks: list[console.Block] = []
     for w in workloads:
         impls = ", ".join(f"{i.name}{' (baseline)' if i.baseline else ''}" for i in w.impls)
-        lines.append(f"{w.name}  [{w.family}, {w.intent}-bound]  {w.description}")
-        lines.append(f"  dtypes: {', '.join(w.dtypes)} (cpu: {', '.join(w.cpu_dtypes)})   impls: {impls}")
         first = w.dtypes[0]
-        header = f"  {'tier':4}  {'shape':42} {'GFLOP':>12} {f'MB ({first})':>12} {'FLOP/B':>9}"
-        lines.append(header)
+        table = console.Table(
+            "tier",
+            "shape",
+            console.Column("GFLOP", "right", fmt=".4g"),
+            console.Column(f"MB ({first})", "right", fmt=".4g"),
+            console.Column("FLOP/B", "right", fmt=".3g"),
+            indent=2,
+        )
         for tier in tiers:
             for s in w.shapes(tier):
                 f, b = w.flops(s), w.bytes(s, first)
-                lines.append(f"  {tier:4}  {s.label:42} {f / 1e9:12.4g} {b / 1e6:12.4g} {f / b:9.3g}")
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+                table.add_row(tier, s.label, f / 1e9, b / 1e6, f / b)
+        blocks += [
+            f"{w.name}  [{w.family}, {w.intent}-bound]  {w.description}",
+            f"  dtypes: {', '.join(w.dtypes)} (cpu: {', '.join(w.cpu_dtypes)})   impls: {impls}",
+            table,
+            "",
+        ]
+    return blocks[:-1]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -114,9 +129,9 @@ def run(args: argparse.Namespace) -> int:
             ]}  # fmt: skip
         print(json.dumps(out, indent=2))
     elif chip is not None:
-        print(_floor_table(workloads, tiers, chip, args.dtype), end="")
+        console.echo(*_floor_table(workloads, tiers, chip, args.dtype))
     else:
-        print(_table(workloads, tiers), end="")
+        console.echo(*_table(workloads, tiers))
     return 0
 
 

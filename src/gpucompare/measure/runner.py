@@ -43,7 +43,7 @@ from typing import Any, TextIO
 
 import torch
 
-from gpucompare import hw, reference
+from gpucompare import console, hw, reference
 from gpucompare.dtypes import LOW_PRECISION
 from gpucompare.errors import GpucompareError, first_line
 from gpucompare.measure import device as devinfo
@@ -357,66 +357,46 @@ def format_throughput(record: Mapping[str, Any]) -> str:
     return f"{record['tflops']:.4g} TFLOP/s"
 
 
-def format_summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60) -> str:
-    """A plain-text table: workload, impl, shape, dtype, median, throughput, % of local peak, status."""
-    head = ("workload", "impl", "shape", "dtype", "median", "throughput", "% peak", "status")
-    rows = []
+def summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60) -> list[console.Block]:
+    """The run's table (workload, impl, shape, dtype, median, throughput, % of local peak, status) and counts."""
+    records = list(records)
+    if not records:
+        return ["no measurements"]
+    table = console.Table(
+        "workload",
+        "impl",
+        "shape",
+        "dtype",
+        console.Column("median", "right"),
+        console.Column("throughput", "right"),
+        console.Column("% peak", "right", fmt=".1f"),
+        console.Column("status", wrap=True, colored=True),
+    )
     for r in records:
-        pct = percent_of_peak(r)
         status = r.get("status", "?")
         if status != "ok" and r.get("reason"):
             reason = r["reason"]
             status += ": " + (reason if len(reason) <= reason_width else reason[: reason_width - 3] + "...")
-        rows.append(
-            (
-                str(r.get("workload")),
-                str(r.get("impl")),
-                str(r.get("shape_label")),
-                str(r.get("dtype")),
-                format_seconds(r.get("median_s")),
-                format_throughput(r),
-                "-" if pct is None else f"{pct:.1f}",
-                status,
-            )
+        table.add_row(
+            *(str(r.get(k)) for k in ("workload", "impl", "shape_label", "dtype")),
+            format_seconds(r.get("median_s")),
+            format_throughput(r),
+            percent_of_peak(r),
+            status,
         )
-    if not rows:
-        return "no measurements"
-    widths = [max(len(head[i]), *(len(row[i]) for row in rows)) for i in range(len(head) - 1)]
-    lines = []
-    for row in (head, *rows):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
-    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * len(head[-1]))
-    counts = {s: sum(1 for r in rows if r[-1].split(":")[0] == s) for s in ("ok", "failed", "skipped")}
-    lines.append(
-        f"{len(rows)} cases: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped"
-    )
-    return "\n".join(line.rstrip() for line in lines)
+    statuses = (r.get("status", "?") for r in records)
+    return [table, console.counts_line(statuses, "cases", ("ok", "failed", "skipped"))]
 
 
-class Progress:
-    """A one-line-per-case text progress report on a stream (stderr by default); no dependency."""
+def format_summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60) -> str:
+    """:func:`summary` as plain text."""
+    return console.render(*summary(records, reason_width))
 
-    def __init__(self, total: int, stream: TextIO | None = None, enabled: bool = True):
-        self.total, self.done, self.enabled = total, 0, enabled
-        self.stream = stream if stream is not None else sys.stderr
 
-    def start(self, label: str) -> None:
-        if self.enabled:
-            width = len(str(self.total))
-            self.stream.write(f"[{self.done + 1:>{width}}/{self.total}] {label} ... ")
-            self.stream.flush()
-
-    def finish(self, record: Mapping[str, Any]) -> None:
-        self.done += 1
-        if self.enabled:
-            status = record["status"]
-            detail = (
-                f"{format_seconds(record['median_s'])}, {format_throughput(record)}"
-                if status == "ok"
-                else record.get("reason") or ""
-            )
-            self.stream.write(f"{status} {detail}\n")
-            self.stream.flush()
+def _progress_detail(record: Mapping[str, Any]) -> str:
+    if record["status"] == "ok":
+        return f"{format_seconds(record['median_s'])}, {format_throughput(record)}"
+    return record.get("reason") or ""
 
 
 # ---------------------------------------------------------------- a whole suite
@@ -460,35 +440,35 @@ def run_suite(
     machine, peaks = describe_machine(dev, command)
     machine["tier"] = tier
     writer = RunWriter(out_dir, machine)
-    bar = Progress(len(cases), progress_stream, enabled=progress)
-    out = stream if stream is not None else sys.stdout
-    for n, (w, shape, dt, impl) in enumerate(cases, start=1):
-        bar.start(case_id(w, shape, dt, impl))
-        try:
-            rec = measure_one(
-                w,
-                shape,
-                dt,
-                impl,
-                device=dev,
-                machine=writer.machine,
-                peaks=peaks,
-                timing_config=config,
-                command=command,
-                run_id=writer.run_id,
-            )
-        except DeviceLostError as lost:
-            writer.append(lost.record)
-            bar.finish(lost.record)
-            out.write(format_summary(writer.records) + "\n")
-            out.write(f"results: {writer.path}\n")
-            raise DeviceLostError(
-                f"{lost}; stopped after {n} of {len(cases)} cases (records so far in {writer.path}); "
-                "run the rest in a new process (e.g. --only with the remaining workloads)",
-                lost.record,
-            ) from None
-        writer.append(rec)
-        bar.finish(rec)
-    out.write(format_summary(writer.records) + "\n")
-    out.write(f"results: {writer.path}\n")
+    lost: tuple[int, DeviceLostError] | None = None
+    with console.CaseProgress(len(cases), progress_stream, bar=progress) as bar:
+        for n, (w, shape, dt, impl) in enumerate(cases, start=1):
+            bar.start(case_id(w, shape, dt, impl))
+            try:
+                rec = measure_one(
+                    w,
+                    shape,
+                    dt,
+                    impl,
+                    device=dev,
+                    machine=writer.machine,
+                    peaks=peaks,
+                    timing_config=config,
+                    command=command,
+                    run_id=writer.run_id,
+                )
+            except DeviceLostError as exc:
+                lost, rec = (n, exc), exc.record
+            writer.append(rec)
+            bar.finish(rec["status"], _progress_detail(rec))
+            if lost:
+                break
+    console.echo(*summary(writer.records), f"results: {writer.path}", file=stream)
+    if lost:
+        n, exc = lost
+        raise DeviceLostError(
+            f"{exc}; stopped after {n} of {len(cases)} cases (records so far in {writer.path}); "
+            "run the rest in a new process (e.g. --only with the remaining workloads)",
+            exc.record,
+        ) from None
     return writer.path
