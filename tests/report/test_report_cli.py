@@ -123,8 +123,11 @@ def test_cli_compare_and_claims_gain_workload_ratios(tmp_path, capsys):
     verdicts = {v["basis"]: v for v in claim["verdicts"]}
     published = verdicts["workload:gemm/M=10240,N=10240,K=10240/bf16"]
     assert published["verdict"] == "reproduced" and "(published, same script)" in published["group"]
-    assert verdicts["workload:copy/N=67108864/bf16"]["verdict"] == "refuted"  # memory-bound: about 1.2x
+    # 1.2×: memory-bound work does not see six times; "more powerful" is judged on compute, so it is the
+    # bandwidth caveat (context), said beside the verdict (issue 10)
+    assert verdicts["workload:copy/N=67108864/bf16"]["verdict"] == "context"
     assert "(projected)" in verdicts["workload:copy/N=67108864/bf16"]["group"]
+    assert "far smaller gap" in claim["verdict"]
     assert any(b.startswith("model:") for b in verdicts)  # the layer steps of the stored run still judged
 
 
