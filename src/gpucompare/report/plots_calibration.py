@@ -54,6 +54,6 @@ def efficiency_by_chip(table: pd.DataFrame, classes: Sequence[str]) -> Figure:
     ax.axvline(1.0, color="k", lw=1)
     ax.set_xlabel("achieved fraction of the spec peak (published figures and runs made here; median)")
     ax.set_title("achieved efficiency per chip and workload class")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     return fig
