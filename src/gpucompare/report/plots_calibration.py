@@ -1,14 +1,13 @@
-"""Figures of the calibrated projection: predicted against published figures (leave-one-chip-out) and the
-achieved efficiency per chip and workload class. matplotlib is imported only when a figure is drawn."""
+"""The figure of the calibrated projection: predicted against published figures (leave-one-chip-out).
+matplotlib is imported only when the figure is drawn."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from gpucompare.report.plots import _log_axes, _pyplot
+from gpucompare.report.plots import log_axes, pyplot
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -19,8 +18,8 @@ BAND = 0.10  # the ±10 % band drawn around y = x
 def predicted_vs_measured(points: pd.DataFrame) -> Figure:
     """Log-log: published figure (x) against the leave-one-chip-out prediction (y), one colour per chip,
     with y = x and a ±10 % band. ``points``: columns chip, unit, measured, predicted."""
-    fig, ax = _pyplot().subplots(figsize=(7, 6))
-    cmap = _pyplot().get_cmap("tab20")
+    fig, ax = pyplot().subplots(figsize=(7, 6))
+    cmap = pyplot().get_cmap("tab20")
     markers = {"TFLOP/s": "o", "GB/s": "s"}
     for i, (chip, df) in enumerate(points.groupby("chip", sort=True)):
         for unit, sub in df.groupby("unit", sort=True):
@@ -32,28 +31,11 @@ def predicted_vs_measured(points: pd.DataFrame) -> Figure:
         ax.plot([lo, hi], [lo, hi], "k-", lw=1, label="predicted = published")
         ax.fill_between([lo, hi], [lo * (1 - BAND), hi * (1 - BAND)], [lo * (1 + BAND), hi * (1 + BAND)],
                         color="gray", alpha=0.2, label="±10 %")  # fmt: skip
-        _log_axes(ax)
+        log_axes(ax)
     ax.set_xlabel("published figure (TFLOP/s: circles; GB/s: squares)")
     ax.set_ylabel("predicted with the chip left out")
     ax.set_title("calibrated projection, leave-one-chip-out")
     ax.legend(fontsize=7, loc="upper left", ncol=2)
     ax.grid(True, which="major", alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-def efficiency_by_chip(table: pd.DataFrame, classes: Sequence[str]) -> Figure:
-    """Grouped horizontal bars: median achieved fraction of peak per chip (rows) and class (colours)."""
-    chips = list(table.chip)
-    fig, ax = _pyplot().subplots(figsize=(8, max(3.0, 0.45 * len(chips) + 1.5)))
-    width = 0.8 / max(1, len(classes))
-    for j, klass in enumerate(classes):
-        values = [v if pd.notna(v) else 0.0 for v in table[klass]]
-        ax.barh([i + j * width for i in range(len(chips))], values, height=width, label=klass)
-    ax.set_yticks([i + 0.4 - width / 2 for i in range(len(chips))], chips, fontsize=8)
-    ax.axvline(1.0, color="k", lw=1)
-    ax.set_xlabel("achieved fraction of the spec peak (published figures and runs made here; median)")
-    ax.set_title("achieved efficiency per chip and workload class")
-    ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     return fig
