@@ -15,8 +15,18 @@ from gpucompare import __version__
 from gpucompare.errors import GpucompareError
 
 # Explicit list: no folder scan. A module missing here is not a command.
-COMMANDS = ("specs", "published", "compare", "claims", "workloads", "run", "project", "report")
-COMMANDS += ("validate", "predict")
+COMMANDS = (
+    "specs",
+    "published",
+    "compare",
+    "claims",
+    "workloads",
+    "run",
+    "project",
+    "validate",
+    "predict",
+    "report",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -119,6 +119,7 @@ def projected_ratio(
             else ", error not validated (no leave-one-chip-out figure of this class)"
         ),
         "sources": sorted(set(pa.evidence) | set(pb.evidence)),
+        "rel_error": err,
     }
 
 
@@ -206,6 +207,7 @@ def _provider_row(r: dict) -> dict:
         "bound_b": r["bound_b"],
         "detail": r["evidence"],
         "evidence": r["basis"],
+        "rel_error": r.get("rel_error"),
     }
 
 
@@ -224,7 +226,12 @@ def evidence_ratios(paths: Sequence[str] | None = None):
         where = [results.DEFAULT_ROOT] if paths is None else list(paths)
         runs = results.load_runs(where, include_cpu=False)
         measured = analyse([rec for run in runs for rec in run.records]).measured
-    evidence = evidence_workload_ratios(measured=measured)
+    return with_layer_steps(evidence_workload_ratios(measured=measured), runs_provider)
+
+
+def with_layer_steps(evidence, runs_provider):
+    """``evidence``'s rows plus the composed layer steps (``model:<step>``) of ``runs_provider`` (when a GPU run
+    exists): the one provider the claims judge, from the CLI and from the report alike."""
 
     def provider(chip_a: Chip | str, chip_b: Chip | str) -> list[dict]:
         rows = evidence(chip_a, chip_b)
