@@ -67,6 +67,7 @@ class Result:
     registers: int | None = None
     spill_bytes: int | None = None
     fits_h100: bool | None = None
+    ptx: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -110,6 +111,17 @@ def ptxas_problem() -> str | None:
 
 
 _REGS = re.compile(r"Used (\d+) registers")
+PTX_MARKERS = {
+    "wgmma": "wgmma.mma_async",  # Hopper warp-group MMA
+    "tma": "cp.async.bulk.tensor",  # TMA copies (loads and stores)
+    "tma_reduce": "cp.reduce.async.bulk.tensor",  # TMA reduce-add (dQ)
+    "setmaxnreg": "setmaxnreg",  # warp specialisation: producer/consumer register split
+    "mma_sync": "mma.sync",  # Ampere-style MMA
+    "cp_async": "cp.async.cg",  # Ampere-style async copy
+    "atomic": "red.global",  # pointer atomics without a return value
+}
+"""PTX instruction prefixes counted per compile (``Result.ptx``): the compile-level evidence of what a
+kernel runs on sm_90."""
 _SPILL = re.compile(r"(\d+) bytes spill stores, (\d+) bytes spill loads")
 
 
@@ -175,6 +187,8 @@ def compile_case(case: Case, arch: int = 90) -> Result:
         return res
     res.seconds = time.perf_counter() - t0
     res.ok = True
+    ptx = compiled.asm.get("ptx", "")
+    res.ptx = {name: ptx.count(marker) for name, marker in PTX_MARKERS.items()}
     res.shared_bytes = int(compiled.metadata.shared)
     res.fits_h100 = res.shared_bytes <= H100_MAX_SHARED
     text = log.getvalue()
@@ -265,6 +279,68 @@ def gemm_cases(full: bool) -> Iterator[Case]:
                 const = {**cfg.kwargs, **meta, "INT64": int64}
                 label = f"{name} {_cfg_label(cfg)}" + (" INT64" if int64 else "")
                 yield Case("gemm._matmul_kernel", label, tuner.fn, args, const, cfg.num_warps, cfg.num_stages)
+
+
+def gemm_sm90_cases(full: bool) -> Iterator[Case]:
+    """``gemm_sm90``: the persistent TMA kernel at 4096^3 (fp16, bf16, fp8 precise and fast
+    accumulation, B row-major and column-major) over every config the autotuner keeps, and the skinny
+    split-K kernel at M = 16 against an 8192 x 8192 weight (M = 1 and 8 compile to the same kernel)."""
+    import torch
+    from triton.tools.tensor_descriptor import TensorDescriptor
+
+    from gpucompare.kernels import gemm_sm90 as g
+
+    def desc(t):
+        return TensorDescriptor.from_tensor(t, [16, 16])
+
+    dts = _torch_dtypes()
+    m = n = k = 4096
+    # (label, input dtype, B column-major, output dtype, precision, fp8 precise accumulation)
+    variants = [("fp16", dts["fp16"], False, dts["fp16"], "tf32", False),
+                ("bf16", dts["bf16"], False, dts["bf16"], "tf32", False),
+                ("fp8-precise", g.FP8, True, torch.bfloat16, "tf32", True)]  # fmt: skip
+    if full:
+        variants += [("bf16-Bcol", dts["bf16"], True, dts["bf16"], "tf32", False),
+                     ("fp8-fast", g.FP8, True, torch.bfloat16, "tf32", False)]  # fmt: skip
+    for name, dt, kmajor, out_dt, prec, precise in variants:
+        a = _t(m, k, dtype=dt)
+        b = _t(n, k, dtype=dt).t() if kmajor else _t(k, n, dtype=dt)
+        c = _t(m, n, dtype=out_dt)
+        scale = _t(1, dtype=torch.float32)
+        meta = {"AB_DTYPE": str(dt).removeprefix("torch."), "B_KMAJOR": kmajor, "PRECISION": prec,
+                "FP8_PRECISE": precise, "HAS_SCALE": dt == g.FP8, "UPCAST": False, "RNE_BF16": False}  # fmt: skip
+        args = {"a_desc": desc(a), "b_desc": desc(b.t() if kmajor else b), "c_desc": desc(c), "c_ptr": c,
+                "scale_a_ptr": scale, "scale_b_ptr": scale, "M": m, "N": n, "K": k,
+                "stride_cm": c.stride(0), "stride_cn": c.stride(1)}  # fmt: skip
+        cfgs = g._prune_persistent(g._PERSISTENT_CONFIGS, args)
+        for cfg in cfgs if full else _biggest(cfgs):
+            cargs = {key: (TensorDescriptor(v.base, v.shape, v.strides, list(v.block_shape))
+                           if isinstance(v, TensorDescriptor) else v) for key, v in args.items()}  # fmt: skip
+            g._set_block_shapes({**cargs, **meta, **cfg.kwargs})
+            yield Case("gemm_sm90._gemm_persistent", f"{name} {_cfg_label(cfg)}", g._gemm_persistent, cargs,
+                       {**meta, **cfg.kwargs, "NUM_SMS": SM90_SM_COUNT}, cfg.num_warps, cfg.num_stages)  # fmt: skip
+        # skinny (decode) kernel: M = 16 tokens against an (N, K) = (8192, 8192) weight, 5 K splits
+        sm, sn, sk = 16, 8192, 8192
+        a = _t(sm, sk, dtype=dt)
+        b = _t(sn, sk, dtype=dt).t() if kmajor else _t(sk, sn, dtype=dt)
+        c = _t(sm, sn, dtype=out_dt)
+        part = _t(5, sm, sn, dtype=torch.float32)
+        sargs = {"a_desc": desc(a), "b_desc": desc(b.t() if kmajor else b), "c_ptr": c, "part_ptr": part,
+                 "scale_a_ptr": scale, "scale_b_ptr": scale, "M": sm, "N": sn, "K": sk,
+                 "stride_cm": c.stride(0), "stride_cn": c.stride(1), "K_PER_SPLIT": 1792}  # fmt: skip
+        cfgs = g._SKINNY_CONFIGS
+        for cfg in cfgs if full else cfgs[:1]:
+            cargs = {key: (TensorDescriptor(v.base, v.shape, v.strides, list(v.block_shape))
+                           if isinstance(v, TensorDescriptor) else v) for key, v in sargs.items()}  # fmt: skip
+            g._set_block_shapes({**cargs, **meta, **cfg.kwargs, "BLOCK_M": g.SKINNY_MAX_M})
+            yield Case("gemm_sm90._gemm_skinny", f"{name} M={sm} {_cfg_label(cfg)}", g._gemm_skinny, cargs,
+                       {**meta, **cfg.kwargs, "BLOCK_M": g.SKINNY_MAX_M, "SPLIT": True},
+                       cfg.num_warps, cfg.num_stages)  # fmt: skip
+    red = {"part_ptr": _t(5, 16, 8192, dtype=torch.float32), "c_ptr": _t(16, 8192, dtype=torch.bfloat16),
+           "scale_a_ptr": _t(1, dtype=torch.float32), "scale_b_ptr": _t(1, dtype=torch.float32),
+           "M": 16, "N": 8192, "SPLITS": 5, "stride_cm": 8192, "stride_cn": 1}  # fmt: skip
+    yield Case("gemm_sm90._splitk_reduce", "bf16 BLOCK=1024 w4", g._splitk_reduce, red,
+               {"BLOCK": 1024, "HAS_SCALE": True, "RNE_BF16": False}, 4, 3)  # fmt: skip
 
 
 def _attn_shapes(dt, d: int):
@@ -406,12 +482,13 @@ def selftest_cases(full: bool) -> Iterator[Case]:
 
 FAMILIES = {
     "gemm": gemm_cases,
+    "gemm_sm90": gemm_sm90_cases,
     "attention": attention_cases,
     "decode": decode_cases,
     "bandwidth": bandwidth_cases,
     "selftest": selftest_cases,
 }
-DEFAULT_FAMILIES = ("gemm", "attention", "decode", "bandwidth")
+DEFAULT_FAMILIES = ("gemm", "gemm_sm90", "attention", "decode", "bandwidth")
 
 
 def all_cases(full: bool, families: tuple[str, ...] = DEFAULT_FAMILIES) -> list[Case]:
