@@ -112,16 +112,16 @@ def ptxas_problem() -> str | None:
 
 _REGS = re.compile(r"Used (\d+) registers")
 PTX_MARKERS = {
-    "wgmma": "wgmma.mma_async",  # Hopper warp-group MMA
-    "tma": "cp.async.bulk.tensor",  # TMA copies (loads and stores)
-    "tma_reduce": "cp.reduce.async.bulk.tensor",  # TMA reduce-add (dQ)
-    "setmaxnreg": "setmaxnreg",  # warp specialisation: producer/consumer register split
-    "mma_sync": "mma.sync",  # Ampere-style MMA
-    "cp_async": "cp.async.cg",  # Ampere-style async copy
-    "atomic": "red.global",  # pointer atomics without a return value
+    "wgmma": r"\bwgmma\.mma_async",  # Hopper warp-group MMA
+    "tma": r"\bcp\.async\.bulk\.tensor",  # TMA copies (loads and stores)
+    "tma_reduce": r"\bcp\.reduce\.async\.bulk\.tensor",  # TMA reduce-add (dQ)
+    "setmaxnreg": r"\bsetmaxnreg",  # warp specialisation: producer/consumer register split
+    "mma_sync": r"\bmma\.sync",  # Ampere-style MMA
+    "cp_async": r"\bcp\.async\.c[ag]\.",  # Ampere-style async copy (pointer loads)
+    "atomic": r"\b(?:red|atom)\.global",  # pointer atomics
 }
-"""PTX instruction prefixes counted per compile (``Result.ptx``): the compile-level evidence of what a
-kernel runs on sm_90."""
+"""PTX instructions counted per compile (``Result.ptx``, regular expressions): the compile-level
+evidence of what a kernel runs on sm_90."""
 _SPILL = re.compile(r"(\d+) bytes spill stores, (\d+) bytes spill loads")
 
 
@@ -188,7 +188,7 @@ def compile_case(case: Case, arch: int = 90) -> Result:
     res.seconds = time.perf_counter() - t0
     res.ok = True
     ptx = compiled.asm.get("ptx", "")
-    res.ptx = {name: ptx.count(marker) for name, marker in PTX_MARKERS.items()}
+    res.ptx = {name: len(re.findall(marker, ptx)) for name, marker in PTX_MARKERS.items()}
     res.shared_bytes = int(compiled.metadata.shared)
     res.fits_h100 = res.shared_bytes <= H100_MAX_SHARED
     text = log.getvalue()
@@ -343,6 +343,49 @@ def gemm_sm90_cases(full: bool) -> Iterator[Case]:
                {"BLOCK": 1024, "HAS_SCALE": True, "RNE_BF16": False}, 4, 3)  # fmt: skip
 
 
+def attention_sm90_cases(full: bool) -> Iterator[Case]:
+    """``attention_sm90``: forward (every config, warp-specialised or not) and the one-pass backward (TMA
+    reduce-add of dQ); GQA 32/8 heads, S = 4096, D 128 (and 64 with ``full``), causal (and not)."""
+    import torch
+    from triton.tools.tensor_descriptor import TensorDescriptor
+
+    from gpucompare.kernels import attention_sm90 as a9
+
+    def desc(t):
+        return TensorDescriptor.from_tensor(t, [1, 1, 16, t.shape[-1]])
+
+    dts = _torch_dtypes()
+    for dname in ("fp16", "bf16"):
+        dt = dts[dname]
+        for d in (64, 128) if full else (128,):
+            b, hq, hkv, s, q, kv = _attn_shapes(dt, d)
+            lse = _t(b, hq, s, dtype=torch.float32)
+            dq_acc = _t(b, hq, s, d, dtype=torch.float32)
+            for causal in (False, True) if full else (True,):
+                tag = f"{dname} D={d} {'causal' if causal else 'full'}"
+                meta = {"HEAD_DIM": d, "CAUSAL": causal, "UPCAST": False}
+                fwd = {"q_desc": a9._desc2d(q), "k_desc": a9._desc2d(kv), "v_desc": a9._desc2d(kv), "Out": q,
+                       "LSE": lse, "qk_scale": 0.18, "Z": b, "Hq": hq, "GROUP": hq // hkv, "Sq": s, "Sk": s,
+                       "stride_ob": q.stride(0), "stride_oh": q.stride(1), "stride_om": q.stride(2)}  # fmt: skip
+                cfgs = a9._prune_fwd(a9._FWD_CONFIGS, fwd, **meta)
+                for cfg in cfgs if full else [c for c in cfgs if c.kwargs["WARP_SPECIALIZE"]][:1]:
+                    args = {k: a9._desc2d(v) if k.endswith("_desc") else v
+                            for k, v in {**fwd, "q_desc": q, "k_desc": kv, "v_desc": kv}.items()}  # fmt: skip
+                    a9._set_fwd_blocks({**args, **cfg.kwargs, "HEAD_DIM": d})
+                    yield Case("attention_sm90._attn_fwd_sm90", f"{tag} {_cfg_label(cfg)}", a9._attn_fwd_sm90,
+                               args, {**meta, **cfg.kwargs}, cfg.num_warps, cfg.num_stages)  # fmt: skip
+                bwd = {"q_desc": q, "k_desc": kv, "v_desc": kv, "do_desc": q, "dk_desc": kv, "dv_desc": kv,
+                       "dq_desc": dq_acc, "DQ": dq_acc, "LSE": lse, "DELTA": lse, "sm_scale": 0.125,
+                       "qk_scale": 0.18, "Z": b, "Hq": hq, "Hkv": hkv, "GROUP": hq // hkv, "Sq": s, "Sk": s}  # fmt: skip
+                cfgs = a9._prune_bwd(a9._BWD_CONFIGS, bwd, **meta)
+                for cfg in cfgs if full else cfgs[:1]:
+                    args = {k: desc(v) if k.endswith("_desc") else v for k, v in bwd.items()}
+                    a9._set_bwd_blocks({**args, **cfg.kwargs, "HEAD_DIM": d})
+                    yield Case("attention_sm90._attn_bwd_sm90", f"{tag} {_cfg_label(cfg)}", a9._attn_bwd_sm90,
+                               args, {**meta, **cfg.kwargs, "TMA_REDUCE": True}, cfg.num_warps,
+                               cfg.num_stages)  # fmt: skip
+
+
 def _attn_shapes(dt, d: int):
     b, hq, hkv, s = 2, 32, 8, 4096
     return b, hq, hkv, s, _t(b, hq, s, d, dtype=dt), _t(b, hkv, s, d, dtype=dt)
@@ -483,12 +526,13 @@ def selftest_cases(full: bool) -> Iterator[Case]:
 FAMILIES = {
     "gemm": gemm_cases,
     "gemm_sm90": gemm_sm90_cases,
+    "attention_sm90": attention_sm90_cases,
     "attention": attention_cases,
     "decode": decode_cases,
     "bandwidth": bandwidth_cases,
     "selftest": selftest_cases,
 }
-DEFAULT_FAMILIES = ("gemm", "gemm_sm90", "attention", "decode", "bandwidth")
+DEFAULT_FAMILIES = ("gemm", "gemm_sm90", "attention", "attention_sm90", "decode", "bandwidth")
 
 
 def all_cases(full: bool, families: tuple[str, ...] = DEFAULT_FAMILIES) -> list[Case]:
