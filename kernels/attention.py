@@ -492,7 +492,9 @@ def _attn_bwd_dq(
 # Autotuned launchers (GPU: Hopper-friendly configs; interpreter: one big-tile config)
 # --------------------------------------------------------------------------------------------------
 
-_TUNE_KEY = ["Sq", "Sk", "HEAD_DIM", "CAUSAL", "UPCAST", "DOT_PREC"]
+# heads and GQA group are in the key (the best tile depends on how many programs fill the GPU); the batch
+# is not an argument of these kernels (it is in the grid), so two batch sizes share a tuning
+_TUNE_KEY = ["Hq", "GROUP", "Sq", "Sk", "HEAD_DIM", "CAUSAL", "UPCAST", "DOT_PREC"]
 
 # fp32 inputs use IEEE dots, which run on the CUDA cores with every operand tile held in registers: the
 # 16-bit tiles below spill hundreds of KB per thread for fp32 on sm_90 (and the 128x128 forward tile needs
@@ -560,7 +562,7 @@ def _tuned_fwd():
 
 @functools.cache
 def _tuned_dkdv():
-    key = ["Sq", "Sk", "GROUP", *_TUNE_KEY[2:]]
+    key = ["Hkv", *_TUNE_KEY]
     return _autotune(_DKDV_CONFIGS, _INTERP_BWD, key, _attn_bwd_dkdv, _prune_by_precision)
 
 
