@@ -210,12 +210,17 @@ H100_SM_COUNT = 132
 @functools.cache
 def triton_has_tma_api() -> bool:
     """True when this Triton has tensor descriptors (``tl.make_tensor_descriptor`` and the host
-    ``triton.tools.tensor_descriptor.TensorDescriptor``, Triton >= 3.4); the Hopper kernels need them."""
+    ``triton.tools.tensor_descriptor.TensorDescriptor``) and ``tl.range(flatten=, warp_specialize=)``
+    (Triton 3.6 has all three); the Hopper kernels need them."""
+    import inspect
+
     try:
         from triton.tools.tensor_descriptor import TensorDescriptor  # noqa: F401
     except ImportError:
         return False
-    return hasattr(tl, "make_tensor_descriptor") and hasattr(tl, "range")
+    if not hasattr(tl, "make_tensor_descriptor") or not hasattr(tl, "range"):
+        return False
+    return {"flatten", "warp_specialize"} <= set(inspect.signature(tl.range.__init__).parameters)
 
 
 def use_hopper_path(device: torch.device | str | None) -> bool:

@@ -49,10 +49,10 @@ GEMM_CASES = [(67, 72, 136, "fp16", False), (67, 72, 136, "bf16", True), (130, 1
 
 
 @pytest.mark.parametrize(
-    "case", GEMM_CASES, ids=lambda c: f"{c[0]}x{c[1]}x{c[2]}-{c[3]}-{'Bcol' if c[4] else 'Brow'}"
+    "gemm_case", GEMM_CASES, ids=lambda c: f"{c[0]}x{c[1]}x{c[2]}-{c[3]}-{'Bcol' if c[4] else 'Brow'}"
 )
-def test_persistent_gemm_matches_reference(case):
-    m, n, k, dtype, b_col = case
+def test_persistent_gemm_matches_reference(gemm_case):
+    m, n, k, dtype, b_col = gemm_case
     dt = DT[dtype]
     a = torch.randn(m, k).to(dt)
     b = torch.randn(n, k).to(dt).t() if b_col else torch.randn(k, n).to(dt)
@@ -123,9 +123,9 @@ ATTN_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(ATTN_CASES))
-def test_hopper_attention_forward_backward_match_reference(case):
-    b, hq, hkv, sq, sk, d, causal, blocks, dtype = ATTN_CASES[case]
+@pytest.mark.parametrize("attn_case", list(ATTN_CASES))
+def test_hopper_attention_forward_backward_match_reference(attn_case):
+    b, hq, hkv, sq, sk, d, causal, blocks, dtype = ATTN_CASES[attn_case]
     dt = DT[dtype]
     q, k, v = (torch.randn(b, h, s, d).to(dt) for h, s in ((hq, sq), (hkv, sk), (hkv, sk)))
     assert attention_sm90.supports(q, k, v)
