@@ -31,11 +31,14 @@ TOLERANCES: dict[str, float] = {
 BASELINE_FACTOR = 2.0
 BASELINE_SLACK = 1e-5
 
+
 def _up(x: torch.Tensor, upcast: str) -> torch.Tensor:
     return x.to(torch.float64 if upcast == "fp64" else torch.float32)
 
 
-def gemm_ref(a: torch.Tensor, b: torch.Tensor, scale_a=None, scale_b=None, upcast: str = "fp64") -> torch.Tensor:
+def gemm_ref(
+    a: torch.Tensor, b: torch.Tensor, scale_a=None, scale_b=None, upcast: str = "fp64"
+) -> torch.Tensor:
     """C = (scale_a * A) @ (scale_b * B); A (M, K), B (K, N) -> (M, N) in the upcast dtype."""
     c = _up(a, upcast) @ _up(b, upcast)
     if scale_a is not None:
@@ -92,9 +95,13 @@ def attention_bwd_ref(q, k, v, do, causal: bool = False, sm_scale: float | None 
     return torch.autograd.grad(out, (qf, kf, vf), do.to(dt))
 
 
-def decode_attention_ref(q, k_cache, v_cache, sm_scale: float | None = None, upcast: str = "fp64") -> torch.Tensor:
+def decode_attention_ref(
+    q, k_cache, v_cache, sm_scale: float | None = None, upcast: str = "fp64"
+) -> torch.Tensor:
     """One query token per sequence over a KV cache: q (B, Hq, D), caches (B, Hkv, L, D) -> (B, Hq, D)."""
-    return attention_ref(q.unsqueeze(2), k_cache, v_cache, causal=False, sm_scale=sm_scale, upcast=upcast).squeeze(2)
+    return attention_ref(
+        q.unsqueeze(2), k_cache, v_cache, causal=False, sm_scale=sm_scale, upcast=upcast
+    ).squeeze(2)
 
 
 def copy_ref(x: torch.Tensor, upcast: str = "fp64") -> torch.Tensor:
@@ -112,6 +119,29 @@ class Check:
     rel_error: float
     bound: float
     message: str
+
+
+def collective_ref(op: str, rank_input, rank: int, world: int, upcast: str = "fp64") -> torch.Tensor:
+    """What rank ``rank`` of ``world`` holds after collective ``op`` (see ``gpucompare.kernels.collective``),
+    from ``rank_input(j)``, rank ``j``'s input (1-D; chunked ops split it in ``world`` equal chunks).
+
+    all_reduce Σ_j x_j; all_gather concat_j x_j; reduce_scatter Σ_j x_j[rank]; all_to_all concat_j x_j[rank];
+    broadcast x_0; send_recv x_0 on rank 1, x_rank elsewhere.
+    """
+    if op in ("broadcast", "send_recv"):
+        src = 0 if op == "broadcast" or rank == 1 else rank
+        return _up(rank_input(src), upcast)
+    if op == "all_gather":
+        return torch.cat([_up(rank_input(j), upcast) for j in range(world)])
+    chunk = (lambda t: t.chunk(world)[rank]) if op in ("reduce_scatter", "all_to_all") else (lambda t: t)
+    if op == "all_to_all":
+        return torch.cat([_up(chunk(rank_input(j)), upcast) for j in range(world)])
+    if op not in ("all_reduce", "reduce_scatter"):
+        raise ValueError(f"unknown collective {op!r}")
+    total = _up(chunk(rank_input(0)), upcast)
+    for j in range(1, world):
+        total = total + _up(chunk(rank_input(j)), upcast)
+    return total
 
 
 def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
@@ -150,7 +180,9 @@ def check(out, ref, dtype: str, baseline=None, bound: float | None = None) -> Ch
     if not math.isfinite(err):
         return Check(False, err, limit, "output has NaN or Inf")
     ok = err <= limit
-    return Check(ok, err, limit, f"relative error {err:.3g} {'<=' if ok else '>'} bound {limit:.3g} ({dtype})")
+    return Check(
+        ok, err, limit, f"relative error {err:.3g} {'<=' if ok else '>'} bound {limit:.3g} ({dtype})"
+    )
 
 
 def poison_(t: torch.Tensor) -> torch.Tensor:
