@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from gpucompare.report.inputs import ReportInputs
 from gpucompare.report.section import Section
-from gpucompare.report.sections import chips, claims, runs, specs
+from gpucompare.report.sections import chips, claims, runs, server, specs
 
 Builder = Callable[[ReportInputs], Section]
 
@@ -20,6 +20,8 @@ BUILDERS: tuple[Builder, ...] = (
     chips.ratios,
     chips.model_steps,
     chips.validation,
+    server.comm_validation,
+    server.server_table,
     runs.noise,
     specs.export_control,
     specs.spec_ratios,
