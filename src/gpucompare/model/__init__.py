@@ -11,7 +11,11 @@ Along the data flow (each module imports only the ones above it):
 - :mod:`~gpucompare.model.ratios`: per-workload and per-step speed-ups between two chips, the
   provider the claims judge (:func:`workload_ratios`, :func:`stored_workload_ratios`);
 - :mod:`~gpucompare.model.validation`: projections between measured chips against their measurements,
-  and run-to-run noise.
+  and run-to-run noise;
+- :mod:`~gpucompare.model.comm`: collectives on any chip from its link (latency + size / (efficiency ×
+  link)), fitted on measured or published results and validated against the published ones;
+- :mod:`~gpucompare.model.server`: 8-GPU tensor- and data-parallel steps with their communication, tokens/s
+  per server, fleet equivalences.
 
 Chips are real :class:`gpucompare.specs.Chip` objects, or a :class:`gpucompare.specs.ChipDB` where a
 lookup by name is needed (:func:`chip_index`). Results derived from cpu-fallback runs carry
