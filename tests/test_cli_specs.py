@@ -100,7 +100,7 @@ def test_match_device_cross_check(capsys):
 def test_specs_bad_file_one_line(capsys, tmp_path):
     bad = tmp_path / "chips.toml"
     bad.write_text(
-        '[meta]\nschema_version = 1\n'
+        "[meta]\nschema_version = 1\n"
         '[sources.s]\ntitle="t"\nurl="u"\npublisher="p"\ndate="d"\nconfidence="official"\n'
         '[[chips]]\nid="zz"\nname="Z"\nvendor="V"\nsource="s"\n'
     )

@@ -16,6 +16,7 @@ from gpucompare.errors import GpucompareError
 
 # Explicit list: no folder scan. A module missing here is not a command.
 COMMANDS = ("specs", "published", "compare", "claims", "workloads", "run", "project", "report")
+COMMANDS += ("validate", "predict")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -137,6 +137,20 @@ def _workload_group(ba: str | None, bb: str | None) -> str:
     return "workloads bound differently on the two chips"
 
 
+#: How a workload ratio's evidence reads in a verdict (the provider's optional ``evidence`` field).
+EVIDENCE_WORDS = {
+    "measured-here": "measured here",
+    "published": "published, same script",
+    "projected": "projected",
+}
+
+
+def _evidence(row: Any) -> str:
+    """`` (measured here)``, `` (published, same script)``, `` (projected)`` or nothing."""
+    kind = _field(row, "evidence")
+    return f" ({EVIDENCE_WORDS.get(kind, kind)})" if kind else ""
+
+
 def _wanted(workloads: tuple[str, ...], basis: str) -> bool:
     """Whether the claim names this workload basis (it names none: every one)."""
     if not workloads:
@@ -180,7 +194,7 @@ def workload_entries(
                 verdict,
                 detail,
                 (a, b),
-                group=_workload_group(ba, bb),
+                group=_workload_group(ba, bb) + _evidence(row),
                 bound_a=ba,
                 bound_b=bb,
                 label=f"{name}{f' vs {b}' if multi else ''} {times(r)}",
