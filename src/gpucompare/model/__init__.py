@@ -12,6 +12,10 @@ Along the data flow (each module imports only the ones above it):
   provider the claims judge (:func:`workload_ratios`, :func:`stored_workload_ratios`);
 - :mod:`~gpucompare.model.validation`: projections between measured chips against their measurements,
   and run-to-run noise;
+- :mod:`~gpucompare.model.comm`: collectives on any chip from its link (latency + size / (efficiency ×
+  link)), fitted on measured or published results and validated against the published ones;
+- :mod:`~gpucompare.model.server`: 8-GPU tensor- and data-parallel steps with their communication, tokens/s
+  per server, fleet equivalences;
 - the calibrated projection: :mod:`~gpucompare.model.evidence` (ledger entries and runs as observations),
   :mod:`~gpucompare.model.calibration` (per-chip efficiency), :mod:`~gpucompare.model.predict`,
   :mod:`~gpucompare.model.loco` (leave-one-chip-out validation) and :mod:`~gpucompare.model.headline`

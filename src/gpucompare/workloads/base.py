@@ -15,7 +15,7 @@ import torch
 from gpucompare import dtypes
 from gpucompare.workloads.availability import Extra, dtype_supported, kernel_available
 
-INTENTS = ("compute", "memory")
+INTENTS = ("compute", "memory", "communication")
 TIERS = ("cpu", "gpu")
 
 Params = Mapping[str, "int | bool | str"]
@@ -101,7 +101,7 @@ class Workload:
 
     name: str
     family: str
-    intent: Literal["compute", "memory"]
+    intent: Literal["compute", "memory", "communication"]
     dtypes: tuple[str, ...]
     tiers: Mapping[str, tuple[Shape, ...]]
     impls: tuple[Impl, ...]
