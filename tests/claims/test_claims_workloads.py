@@ -142,3 +142,23 @@ def test_a_projection_decides_only_when_its_error_band_cannot_change_the_verdict
     assert v.verdict == verdict
     if verdict == "context":
         assert "expected error" in v.detail
+
+
+def test_fleet_claims_count_whole_8_gpu_servers_link_included(claims):
+    """A fleet claim ("DeepSeek has 30,000 H20") is also expressed in servers of the other chip, per step."""
+    from gpucompare.model import comm
+    from gpucompare.model.server import fleet_equivalence, server_rows
+    from gpucompare.specs import get_chip
+    from gpucompare.specs.published import load_published
+
+    res = check_claim(claims["deepseek-30000-h20"])
+    v = by_basis(res)
+    h20, h100 = get_chip("h20"), get_chip("h100-sxm")
+    eq = fleet_equivalence(
+        server_rows([h20, h100], comm.published_points(load_published())), "h20", "h100-sxm"
+    )
+    decode = v["fleet:server-decode-tp-in-h100-sxm"]
+    assert decode.verdict == "context" and decode.ratio == pytest.approx(eq["decode-tp"])
+    assert decode.value == pytest.approx(30_000 * eq["decode-tp"], rel=1e-2)
+    # the link keeps the H20 close on decode, far behind on training
+    assert v["fleet:server-train-dp-in-h100-sxm"].value < decode.value / 3
