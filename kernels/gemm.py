@@ -47,6 +47,12 @@ from ._common import (
 FP8 = getattr(torch, "float8_e4m3fn", None)
 FP8_OUT_DTYPES: tuple[torch.dtype, ...] = (torch.bfloat16, torch.float16, torch.float32)
 DTYPE_NAMES = MEASURED_DTYPES
+#: How the Triton fp8 kernel accumulates on sm_90. True: ``tl.dot``'s default there
+#: (``max_num_imprecise_acc_default = 2**30`` in Triton's CUDA options: the fp8 wgmma accumulator is never
+#: promoted to a full fp32 sum, what cuBLAS calls "fast accumulation"). The fp8 baseline uses the same mode
+#: (``torch_matmul_fp8(..., fast_accum=FP8_FAST_ACCUM)``); a kernel that passes an explicit
+#: ``max_num_imprecise_acc`` changes this constant with it.
+FP8_FAST_ACCUM = True
 _INT32_MAX = 2**31 - 1
 
 
@@ -356,11 +362,14 @@ def torch_matmul_fp8(
     scale_a: torch.Tensor,
     scale_b: torch.Tensor,
     out_dtype: torch.dtype = torch.bfloat16,
+    fast_accum: bool = False,
 ) -> torch.Tensor:
     """C = (scale_a * A) @ (scale_b * B) through ``torch._scaled_mm`` (cuBLASLt fp8 on the GPU).
 
     Requirements (checked here): float8_e4m3fn a (M, K) row-major and b (K, N) column-major, K and N
-    multiples of 16, per-tensor float32 scales. fp32 accumulation without cuBLAS "fast accumulation".
+    multiples of 16, per-tensor float32 scales. ``fast_accum``: cuBLAS "fast accumulation"
+    (``use_fast_accum``: the fp8 tensor-core accumulator is not promoted to fp32 every few k-steps);
+    False gives the promoted fp32 sum.
     """
     op = "torch_matmul_fp8"
     if FP8 is None:
@@ -377,7 +386,9 @@ def torch_matmul_fp8(
         if not ok:
             raise ValueError(f"{op}: {reason}")
     sa, sb = scale_a.reshape(()), scale_b.reshape(())
-    return torch._scaled_mm(a, b, scale_a=sa, scale_b=sb, out_dtype=out_dtype)
+    return torch._scaled_mm(
+        a, b, scale_a=sa, scale_b=sb, out_dtype=out_dtype, use_fast_accum=bool(fast_accum)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
