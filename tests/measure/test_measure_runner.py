@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from gpucompare import cli
-from gpucompare.measure import runner, timing
+from gpucompare.measure import case, runner, timing
 from gpucompare.results import load_run, validate_record
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,20 +94,20 @@ FAST = timing.TimingConfig.for_device(torch.device("cpu"))
 
 @pytest.fixture
 def spies(monkeypatch):
-    """Count calls of timing.measure and of the telemetry snapshot."""
+    """Count the implementations timed (timing.measure_many) and the telemetry snapshots."""
     calls = {"measure": 0, "telemetry": 0}
-    real_measure = timing.measure
+    real_measure = timing.measure_many
 
-    def measure(fn, **kw):
-        calls["measure"] += 1
-        return real_measure(fn, **kw)
+    def measure(fns, **kw):
+        calls["measure"] += len(fns)
+        return real_measure(fns, **kw)
 
     def snapshot(*a, **k):
         calls["telemetry"] += 1
         return {"sm_clock_mhz": None, "error": "no GPU (test)"}
 
-    monkeypatch.setattr(runner.timing, "measure", measure)
-    monkeypatch.setattr(runner.telemetry, "telemetry_snapshot", snapshot)
+    monkeypatch.setattr(case.timing, "measure_many", measure)
+    monkeypatch.setattr(case.telemetry, "telemetry_snapshot", snapshot)
     return calls
 
 
@@ -422,7 +422,7 @@ def fake_gpu(monkeypatch, spies):
     def empty_cache():
         state["empty_cache"] += 1
 
-    real_probe = runner.cuda_context_error
+    real_probe = case.cuda_context_error
 
     def probe(dev):
         state["probe"] += 1
@@ -430,10 +430,10 @@ def fake_gpu(monkeypatch, spies):
 
     monkeypatch.setattr(torch.cuda, "synchronize", synchronize)
     monkeypatch.setattr(torch.cuda, "empty_cache", empty_cache)
-    monkeypatch.setattr(runner, "cuda_context_error", probe)
-    monkeypatch.setattr(runner.devinfo, "cuda_index", lambda dev: 0)
-    spied = runner.timing.measure  # the spies fixture's counting wrapper
-    monkeypatch.setattr(runner.timing, "measure", lambda fn, **kw: spied(fn, **{**kw, "device": "cpu"}))
+    monkeypatch.setattr(case, "cuda_context_error", probe)
+    monkeypatch.setattr(case.devinfo, "cuda_index", lambda dev: 0)
+    spied = case.timing.measure_many  # the spies fixture's counting wrapper
+    monkeypatch.setattr(case.timing, "measure_many", lambda fns, **kw: spied(fns, **{**kw, "device": "cpu"}))
     return state
 
 
@@ -504,32 +504,37 @@ def test_cuda_context_probe_reports_the_sticky_error(monkeypatch):
 
 def test_telemetry_reads_the_current_gpu_when_the_device_has_no_index(monkeypatch):
     seen = []
-    monkeypatch.setattr(runner.devinfo, "cuda_index", lambda dev: 3)
-    monkeypatch.setattr(runner.telemetry, "telemetry_snapshot", lambda index=0: seen.append(index) or {})
-    runner._telemetry(torch.device("cuda"))
-    runner._telemetry(torch.device("cuda", 1))
+    monkeypatch.setattr(case.devinfo, "cuda_index", lambda dev: 3)
+    monkeypatch.setattr(case.telemetry, "telemetry_snapshot", lambda index=0: seen.append(index) or {})
+    case._telemetry(torch.device("cuda"))
+    case._telemetry(torch.device("cuda", 1))
     assert seen == [3, 3]  # cuda_index resolves both (faked to 3 here)
 
 
 def test_run_suite_stops_on_a_lost_device_and_keeps_the_records(tmp_path, monkeypatch):
     w = FakeWorkload()
     shape = w.tiers["cpu"][0]
-    cases = [(w, shape, "fp32", w.impls[0])] * 3
     calls = []
 
-    def measure_one(wl, sh, dt, impl, **kw):
+    real = runner.measure_case
+
+    def measure_case(wl, sh, dt, impls, **kw):
         calls.append(1)
-        rec = runner.measure_one.__wrapped__(wl, sh, dt, impl, **{**kw, "device": "cpu"})
+        (rec,) = real(wl, sh, dt, impls, **{**kw, "device": "cpu"})
         if len(calls) == 2:
             lost = {**rec, "status": "failed", "reason": "lost"}
             raise runner.DeviceLostError("CUDA context lost at x", lost)
-        return rec
+        return [rec]
 
-    real = runner.measure_one
-    measure_one.__wrapped__ = real  # type: ignore[attr-defined]
+    other = FakeWorkload()  # three cases of different workloads: three groups, measured one after the other
+    cases = [
+        (w, shape, "fp32", w.impls[0]),
+        (other, shape, "fp32", other.impls[0]),
+        (w, shape, "fp16", w.impls[0]),
+    ]
     monkeypatch.setattr(runner, "plan", lambda *a, **k: cases)
     monkeypatch.setattr(runner, "describe_machine", lambda dev, cmd: ({**MACHINE, "command": cmd}, PEAKS))
-    monkeypatch.setattr(runner, "measure_one", measure_one)
+    monkeypatch.setattr(runner, "measure_case", measure_case)
     out = io.StringIO()
     with pytest.raises(runner.DeviceLostError, match="stopped after 2 of 3 cases"):
         runner.run_suite("cpu", out_dir=tmp_path, progress=False, command="gpucompare run", stream=out)
@@ -551,14 +556,14 @@ def test_triton_autotuning_results_are_cached_on_disk_unless_the_user_says_other
 
 def test_cli_run_budget_reaches_the_timer_and_the_command(tmp_path, monkeypatch):
     seen = []
-    real = runner.measure_one
+    real = runner.measure_case
 
-    def measure_one(*args, **kw):
+    def measure_case(*args, **kw):
         seen.append(kw["timing_config"])
         return real(*args, **kw)
 
     _fast_peaks(monkeypatch)
-    monkeypatch.setattr(runner, "measure_one", measure_one)
+    monkeypatch.setattr(runner, "measure_case", measure_case)
     argv = ["run", "--tier", "cpu", "--only", "copy", "--dtypes", "fp32", "--budget", "0.05"]
     assert cli.main([*argv, "--out", str(tmp_path), "--no-progress"]) == 0
     assert seen and all(c.budget_s == 0.05 and c.min_reps == FAST.min_reps for c in seen)

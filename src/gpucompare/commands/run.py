@@ -1,7 +1,7 @@
 """``gpucompare run``: measure a tier of workloads here and write a run folder under ``--out``.
 
     gpucompare run [--tier cpu|gpu] [--only gemm,attention_fwd] [--dtypes fp16,bf16]
-                   [--budget SECONDS] [--out DIR] [--no-progress]
+                   [--budget SECONDS] [--out DIR] [--triton-cache DIR] [--no-progress]
 
 Default tier: ``gpu`` when a CUDA GPU is present, else ``cpu`` (Triton in interpreter mode, the measured
 CPU peak as the roof). Progress on stderr: a bar with the ETA in a terminal, else (or with ``--no-progress``)
@@ -62,6 +62,13 @@ def register(subparsers) -> None:
         "is stable to 1 %% stops earlier",
     )
     p.add_argument(
+        "--triton-cache",
+        default=None,
+        metavar="DIR",
+        help="prebuilt Triton cache (gpucompare cache build; default .triton-cache/sm90), used on a GPU when its "
+        "Triton build hash matches",
+    )
+    p.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress bar: one plain line per case on stderr (the default when stderr is not a terminal)",
@@ -93,6 +100,7 @@ def main(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             command=command,
             budget_s=budget,
+            triton_cache_dir=getattr(args, "triton_cache", None),
         )
     except ValueError as exc:  # unknown workload / dtype / tier, or nothing to run
         raise GpucompareError(str(exc).splitlines()[0]) from None

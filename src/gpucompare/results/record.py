@@ -5,8 +5,13 @@ Each field carries its type tag in its metadata: ``str``, ``int``, ``float`` (an
 and the runner's record all derive from the dataclass, so a field is added in one place.
 
 Schema versions: 1 (the first), 2 adds ``method`` (how the time was measured: timer, flush, stop rule,
-warm-up, with the method's own version, see ``gpucompare.measure.timing.method_description``). Records of
-version 1 load with ``method`` set to None.
+warm-up, with the method's own version, see ``gpucompare.measure.timing.method_description``), 3 adds
+``kernel_config`` (the autotune config each Triton kernel of the implementation chose, by kernel name),
+``best_baseline`` (the implementation that is this case's baseline: where the workload has a pool of vendor
+implementations, the SDPA backends, the fastest that passed its check, and only its record has ``baseline``
+True) and ``notes`` (what the implementation does beyond the operation, e.g. a GQA expansion done in setup).
+Version 3 records also carry ``telemetry.during`` (NVML SM clock, power and temperature min / median / max,
+sampled while the case was timed). Older records load with the newer fields set to None.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from typing import Any
 
 from gpucompare.errors import ResultsError
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 def _f(tag: str, default: Any = None, *, since: int = 1) -> Any:
@@ -72,6 +77,9 @@ class Record:
     timestamp: str = _f("str", "")
     hostname: str = _f("str", "")
     method: dict | None = _f("object?", since=2)  # noqa: RUF009
+    kernel_config: dict | None = _f("object?", since=3)  # noqa: RUF009
+    best_baseline: str | None = _f("str?", since=3)
+    notes: str | None = _f("str?", since=3)
     schema_version: int = _f("int", SCHEMA_VERSION)
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,7 +102,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
 }
 # Fields a record with status "ok" must carry as numbers.
 OK_REQUIRED = ("median_s", "p20_s", "p80_s", "min_s", "count", "flops", "bytes")
-NESTED = ("shape", "telemetry", "versions", "method")
+NESTED = ("shape", "telemetry", "versions", "method", "kernel_config")
 MACHINE_REQUIRED: dict[str, str] = {"run_id": "str", "mode": "str"}
 
 
@@ -155,7 +163,7 @@ def _check_fields(obj: dict, version: int, where: str) -> None:
 
 
 def validate_record(obj: Any, where: str = "record") -> dict:
-    """Check ``obj`` against its schema version (1 or 2); return it unchanged or raise ``ResultsError``.
+    """Check ``obj`` against its schema version (1 to 3); return it unchanged or raise ``ResultsError``.
 
     ``where`` prefixes the message (e.g. ``"results/runs/x/records.jsonl:12"``), which then names the
     field that is wrong: missing, unknown, of the wrong type, or outside its enumeration.

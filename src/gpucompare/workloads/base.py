@@ -71,6 +71,7 @@ class Impl:
     baseline: bool
     available: Callable[..., tuple[bool, str]]
     build: Builder
+    triton: bool = False  # a Triton kernel (its compiled form is what ``gpucompare cache build`` prebuilds)
 
 
 def kernel_impl(
@@ -87,7 +88,7 @@ def kernel_impl(
     """An Impl backed by ``gpucompare.kernels.<module>`` (imported lazily; see
     :func:`gpucompare.workloads.availability.kernel_available`)."""
     available = kernel_available(name, module, functions, triton=triton, extra=extra, probe=probe)
-    return Impl(name=name, baseline=baseline, available=available, build=build)
+    return Impl(name=name, baseline=baseline, available=available, build=build, triton=triton)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -265,7 +266,9 @@ class Workload:
         self._check_params(shape)
         self._check_dtype(dtype)
         dev = torch.device(device)
-        gen = torch.Generator(device=dev)
+        gen = torch.Generator(
+            device=dev if dev.type != "meta" else "cpu"
+        )  # meta: shapes only (cache builder)
         gen.manual_seed(int(seed))
         return self.inputs_fn(shape.params, dtype, dev, gen)
 
@@ -311,5 +314,8 @@ def element_bytes(dtype: str) -> int:
 def randn(shape: tuple[int, ...], gen: torch.Generator, device: torch.device, dtype: str) -> torch.Tensor:
     """Standard normal in float32 from ``gen``, cast to the storage dtype (fp8: left in float32 for the
     caller to quantise)."""
-    x = torch.randn(shape, generator=gen, device=device, dtype=torch.float32)
+    if torch.device(device).type == "meta":  # no data: the Triton cache builder needs shapes and dtypes only
+        x = torch.empty(shape, device=device, dtype=torch.float32)
+    else:
+        x = torch.randn(shape, generator=gen, device=device, dtype=torch.float32)
     return x if dtype == "fp8" else x.to(dtypes.torch_dtype(dtype))
