@@ -213,9 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     for c in report["cases"]:
         print(f"{c['case']}: {c['compiles']} compiles, {c['seconds']:.1f} s", flush=True)
     summary = {"compiles": report["compiles"], "hits": report["hits"], "cases": len(report["cases"])}
-    if not ns.no_pack:
-        manifest = triton_cache.pack(work, Path(ns.out), _manifest(report, only, shapes))
-        summary.update(kernels=manifest["kernels"], size_bytes=manifest["size_bytes"], out=ns.out)
+    manifest = triton_cache.pack(work, Path(ns.out), _manifest(report, only, shapes))
+    summary.update(kernels=manifest["kernels"], size_bytes=manifest["size_bytes"], out=ns.out)
     print(json.dumps(summary), flush=True)
     return 0
 

@@ -133,6 +133,7 @@ def _skeleton(workload, shape, dtype, impl, dev, machine, peaks, config, command
         timestamp=utc_now(),
         hostname=machine.get("hostname") or socket.gethostname(),
         method=timing.method_description(config, dev),
+        notes=impl.notes(shape, dtype, dev) if getattr(impl, "notes", None) else None,
     ).to_dict()
 
 

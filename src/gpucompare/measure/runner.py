@@ -57,7 +57,8 @@ def plan(
     *,
     device: torch.device | str | None = None,
 ) -> list[tuple[Any, Any, str, Any]]:
-    """The cases of a tier, in a fixed order: workloads (registry order) × shapes × dtypes × impls.
+    """The cases of a tier, in a fixed order: workloads (registry order) × shapes × dtypes × impls (an impl
+    only for the dtypes it exists for, ``Impl.only_dtypes``).
 
     ``only``: workload or family names (``workloads.select_workloads``; ``ValueError`` naming an unknown one). ``dtypes``: keep only these; a
     dtype the workload knows but this device cannot run is kept when asked for explicitly, so its record
@@ -83,7 +84,9 @@ def plan(
         for shape in w.tiers.get(tier, ()):
             for dt in chosen:
                 for impl in w.impls:
-                    cases.append((w, shape, dt, impl))
+                    only_for = getattr(impl, "only_dtypes", None)
+                    if only_for is None or dt in only_for:
+                        cases.append((w, shape, dt, impl))
     return cases
 
 
