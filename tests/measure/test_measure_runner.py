@@ -590,3 +590,117 @@ def test_each_record_carries_its_measurement_method(tmp_path, monkeypatch):
     assert method["flush"] == "none" and method["min_reps"] == FAST.min_reps
     assert method["budget_s"] == FAST.budget_s and method["noise_target"] == FAST.noise_target
     validate_record(rec)
+
+
+# ---------------------------------------------------------------------------------------------- one case, several impls
+
+
+@dataclass(frozen=True)
+class PoolImpl:
+    name: str
+    baseline: bool
+    available: Any
+    build: Any
+    baseline_pool: bool = True
+
+
+def _pool(name, fn_of_x, baseline=False):
+    return PoolImpl(name, baseline, _always, lambda inputs, dtype: lambda: fn_of_x(inputs["x"]))
+
+
+def _slow_double(x):
+    import time
+
+    time.sleep(2e-3)
+    return x * 2
+
+
+def case_records(w, impls, dtype="fp32"):
+    recs = runner.measure_case(
+        w, w.tiers["cpu"][0], dtype, impls, device="cpu", machine=MACHINE, peaks=PEAKS,
+        timing_config=FAST, command="pytest", run_id="run-1",
+    )  # fmt: skip
+    for r in recs:
+        validate_record(r, r["impl"])
+    return recs
+
+
+def test_a_case_times_its_implementations_together_and_shares_its_inputs(spies):
+    w = FakeWorkload(_impl("twice", lambda x: x + x))
+    recs = case_records(w, w.impls)
+    assert [r["impl"] for r in recs] == ["torch", "twice"] and {r["status"] for r in recs} == {"ok"}
+    assert spies["measure"] == 2 and spies["telemetry"] == 2  # one interleaved measurement, one NVML pair
+    assert w.inputs_made == 1  # inputs (and reference) once per case
+    for r in recs:
+        assert r["method"]["order"] == "interleaved" and r["method"]["interleaved_with"] == ["torch", "twice"]
+        assert r["best_baseline"] == "torch" and r["baseline"] == (r["impl"] == "torch")
+        assert r["telemetry"]["during"] is None  # the NVML sampler runs on a GPU only
+
+
+def test_the_fastest_passing_pool_member_is_the_baseline(spies):
+    w = FakeWorkload()
+    impls = (
+        _pool("slow", _slow_double, baseline=True),  # the workload's fixed baseline, but slower
+        _pool("fast", lambda x: x * 2),
+        _pool("wrong", lambda x: x * 3),  # fastest of all, but fails its check: never the baseline
+        _impl("kernel", lambda x: x * 2),
+    )
+    recs = {r["impl"]: r for r in case_records(w, impls)}
+    assert recs["wrong"]["status"] == "failed" and recs["fast"]["median_s"] < recs["slow"]["median_s"]
+    assert {r["best_baseline"] for r in recs.values()} == {"fast"}
+    assert [n for n, r in recs.items() if r["baseline"]] == ["fast"]
+
+
+def test_one_failing_implementation_does_not_fail_the_others(spies):
+    w = FakeWorkload(_impl("boom", lambda x: (_ for _ in ()).throw(ValueError("bad stride"))))
+    recs = case_records(w, w.impls)
+    assert [r["status"] for r in recs] == ["ok", "failed"]
+    assert recs[1]["reason"] == "first run raised ValueError: bad stride"
+    assert recs[0]["method"]["order"] == "alone"  # only the implementation that passed was timed
+
+
+def test_run_suite_groups_the_cases_of_one_workload_shape_and_dtype(tmp_path, monkeypatch):
+    _fast_peaks(monkeypatch)
+    groups = []
+    real = runner.measure_case
+
+    def measure_case(w, shape, dt, impls, **kw):
+        groups.append((w.name, shape.label, dt, [i.name for i in impls]))
+        return real(w, shape, dt, impls, **kw)
+
+    monkeypatch.setattr(runner, "measure_case", measure_case)
+    runner.run_suite("cpu", ["copy"], ["fp32"], tmp_path, progress=False, stream=io.StringIO())
+    from gpucompare.workloads import WORKLOADS
+
+    labels = [s.label for s in WORKLOADS["copy"].shapes("cpu")]
+    assert groups == [("copy", label, "fp32", ["triton", "torch"]) for label in labels]
+    (folder,) = tmp_path.iterdir()
+    assert len(load_run(folder).records) == 2 * len(groups)
+
+
+def test_the_autotune_config_a_triton_kernel_ran_with_is_recorded():
+    import gpucompare.kernels.gemm as gemm
+
+    (w, shape, dt, impl) = next(c for c in runner.plan("cpu", ["gemm"], ["fp32"]) if c[3].name == "triton")
+    rec = runner.measure_one(
+        w, shape, dt, impl, device="cpu", machine=MACHINE, peaks=PEAKS, timing_config=FAST, run_id="r"
+    )
+    assert rec["status"] == "ok", rec["reason"]
+    interp = gemm._INTERP_CONFIG  # the interpreter's one config: what the autotuner must report
+    (name,) = rec["kernel_config"]
+    chosen = rec["kernel_config"][name]
+    assert name == "_matmul_kernel"
+    assert {k: chosen[k] for k in interp.kwargs} == interp.kwargs
+    assert (chosen["num_warps"], chosen["num_stages"]) == (interp.num_warps, interp.num_stages)
+    torch_rec = runner.measure_one(
+        w,
+        shape,
+        dt,
+        w.impl("torch"),
+        device="cpu",
+        machine=MACHINE,
+        peaks=PEAKS,
+        timing_config=FAST,
+        run_id="r",
+    )
+    assert torch_rec["kernel_config"] is None  # no autotuned kernel ran
