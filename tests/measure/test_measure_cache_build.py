@@ -115,3 +115,34 @@ def test_autotuned_gemm_configs_are_all_cached(tmp_path):
     assert build["compiles"] >= 2  # every config the autotuner keeps after pruning
     proc = _builder("--out", str(out), "--verify", *args)
     assert proc.returncode == 0 and _summary(proc)["compiles"] == 0
+
+
+def test_the_runner_installs_a_matching_cache_and_says_why_not_otherwise(
+    built, tmp_path, monkeypatch, capsys
+):
+    import io
+
+    import torch
+
+    from gpucompare import cli
+    from gpucompare.measure import runner
+
+    out, _ = built
+    monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "triton"))
+    monkeypatch.setattr(runner.hw, "compute_capability", lambda device=None: (9, 0))
+    said = io.StringIO()
+    status = runner.use_triton_cache(torch.device("cuda"), out, said)
+    assert (
+        status["used"]
+        and status["kernels"] == 6
+        and status["triton_hash"] == triton_cache.triton_build_hash()
+    )
+    assert said.getvalue().startswith(f"gpucompare: Triton cache at {out}: 6 kernels, installed into")
+    assert len(list((tmp_path / "triton").rglob("*.cubin"))) == 6
+    monkeypatch.setattr(runner.hw, "compute_capability", lambda device=None: (8, 0))
+    status = runner.use_triton_cache(torch.device("cuda"), out, said)
+    assert not status["used"] and "built for cuda:90, this GPU is cuda:80" in said.getvalue()
+    assert not runner.use_triton_cache(torch.device("cpu"), out)["used"]
+    assert cli.main(["cache", "check", "--out", str(out)]) == 0
+    assert cli.main(["cache", "check", "--out", str(tmp_path / "none")]) == 1
+    assert "no prebuilt Triton cache" in capsys.readouterr().out
