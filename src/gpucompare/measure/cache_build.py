@@ -64,8 +64,14 @@ class _StandInDriver:
         return True
 
 
+BENCHES = [
+    0
+]  # autotuner benchmarks asked for (one per autotune key and config it keeps): the GPU's tuning work
+
+
 def _compile_only_bench(kernel_call, quantiles=None, **_: Any) -> list[float]:
     """The autotuner's benchmark while building: one (warm-up, so compile-only) call; every config ties."""
+    BENCHES[0] += 1
     kernel_call()
     return [1.0, 1.0, 1.0]
 
@@ -124,28 +130,44 @@ class _Listener:
             self.compiled.append(str(metadata.get("name")))
 
 
-def compile_tier(only: Sequence[str] | None = None, shapes: Sequence[str] | None = None) -> dict[str, Any]:
-    """Build and call every Triton case of the GPU tier on meta tensors; return what was compiled."""
+def compile_tier(
+    only: Sequence[str] | None = None, shapes: Sequence[str] | None = None, count_only: bool = False
+) -> dict[str, Any]:
+    """Build and call every Triton case of the GPU tier on meta tensors; return what was compiled and how
+    many autotuner benchmarks the GPU will run. ``count_only``: compile nothing, count the distinct
+    compiles (Triton's ``jit_cache_hook`` declines each one) -- seconds instead of minutes."""
     from triton import knobs
 
     listener = _Listener()
     cases_out: list[dict[str, Any]] = []
     knobs.compilation.listener = listener
+    if count_only:
+        seen: set[tuple[str, str]] = set()
+
+        def decline(*, key, repr, fn, **_: Any) -> bool:
+            if (fn.name, str(key)) not in seen:  # never cached in memory when declined: count each key once
+                seen.add((fn.name, str(key)))
+                listener.compiled.append(fn.name)
+            return True
+
+        knobs.runtime.jit_cache_hook = decline
     try:
         with _compile_only_runtime():
             for w, shape, dtype, impl in tier_cases(only, shapes):
-                before, t0 = len(listener.compiled), time.perf_counter()
+                before, benches, t0 = len(listener.compiled), BENCHES[0], time.perf_counter()
                 inputs = w.make_inputs(shape, dtype, "meta")
                 impl.build(inputs, dtype)()
                 cases_out.append(
                     {
                         "case": f"{w.name}-{shape.label}-{dtype}-{impl.name}",
                         "compiles": len(listener.compiled) - before,
+                        "benchmarks": BENCHES[0] - benches,
                         "seconds": round(time.perf_counter() - t0, 3),
                     }
                 )
     finally:
         knobs.compilation.listener = None
+        knobs.runtime.jit_cache_hook = None
     return {"cases": cases_out, "compiles": len(listener.compiled), "hits": listener.hits}
 
 
@@ -199,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--verify", action="store_true", help="install the packed cache at --out and pass again: 0 compiles?"
     )
+    p.add_argument(
+        "--count", action="store_true", help="count compiles and autotune benchmarks, compile nothing"
+    )
     ns = p.parse_args(argv)
     if "gpucompare.kernels" in sys.modules:
         raise SystemExit("cache_build: gpucompare.kernels is already imported; run in a fresh process")
@@ -206,6 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     shapes = [x for x in ns.shapes.split(",") if x] or None
     if ns.verify:
         return verify(Path(ns.out), only, shapes)
+    if ns.count:
+        os.environ["TRITON_INTERPRET"] = "0"
+        report = compile_tier(only, shapes, count_only=True)
+        for c in report["cases"]:
+            print(f"{c['case']}: {c['compiles']} compiles, {c['benchmarks']} autotune benchmarks", flush=True)
+        total = {"cases": len(report["cases"]), "compiles": report["compiles"]}
+        print(json.dumps({**total, "benchmarks": sum(c["benchmarks"] for c in report["cases"])}), flush=True)
+        return 0
     work = Path(ns.work or f"{ns.out}.work")
     os.environ["TRITON_INTERPRET"] = "0"
     os.environ["TRITON_CACHE_DIR"] = str(work.resolve())

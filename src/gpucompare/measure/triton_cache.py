@@ -116,8 +116,8 @@ def read_manifest(packed: Path) -> dict[str, Any] | None:
 
 
 def check(packed: Path, target: str | None) -> CacheStatus:
-    """Can the packed cache at ``packed`` serve this process? Compares the Triton build hash and the target
-    (``cuda:90``; None: not checked). Never raises."""
+    """Can the packed cache at ``packed`` serve this process? Compares the Triton build hash, the ptxas version
+    and the target (``cuda:90``; None: not checked). Never raises."""
     manifest = read_manifest(packed)
     if manifest is None:
         return CacheStatus(False, f"no prebuilt Triton cache at {packed} (kernels compile here)")
@@ -130,6 +130,17 @@ def check(packed: Path, target: str | None) -> CacheStatus:
             False,
             f"Triton cache at {packed} not used: built with Triton {manifest.get('triton_version')} build "
             f"{str(manifest.get('triton_hash'))[:12]}, this is build {here[:12]}; kernels compile here",
+            manifest,
+        )
+    ptxas = ptxas_version(90)
+    if ptxas is not None and manifest.get("ptxas") not in (
+        None,
+        ptxas,
+    ):  # the backend hashes it into each key
+        return CacheStatus(
+            False,
+            f"Triton cache at {packed} not used: built with {manifest.get('ptxas')}, this Triton uses {ptxas}; "
+            "kernels compile here",
             manifest,
         )
     if target is not None and manifest.get("target") != target:
