@@ -649,6 +649,8 @@ def test_the_fastest_passing_pool_member_is_the_baseline(spies):
     assert recs["wrong"]["status"] == "failed" and recs["fast"]["median_s"] < recs["slow"]["median_s"]
     assert {r["best_baseline"] for r in recs.values()} == {"fast"}
     assert [n for n, r in recs.items() if r["baseline"]] == ["fast"]
+    (alone,) = case_records(w, impls[1:2])  # one backend alone (as pytest bench/ measures): nothing to choose
+    assert alone["baseline"] is False and alone["best_baseline"] is None
 
 
 def test_one_failing_implementation_does_not_fail_the_others(spies):

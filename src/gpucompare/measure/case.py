@@ -218,9 +218,11 @@ def _failed(rec: dict, phase: str, exc: BaseException, where: str) -> dict:
 
 def _choose_baseline(records: list[dict], impls: Sequence[Any]) -> None:
     """Mark each record's ``best_baseline``: where implementations form a baseline pool (``Impl.baseline_pool``:
-    the SDPA backends), the fastest of them that passed its check, which alone keeps ``baseline`` True;
-    otherwise the workload's baseline when it passed. None when no candidate passed."""
+    the SDPA backends) and two or more of them were measured, the fastest that passed its check, which alone
+    keeps ``baseline`` True; otherwise the workload's baseline when it passed. None when no candidate passed."""
     pool = {i.name for i in impls if getattr(i, "baseline_pool", False)}
+    if len(pool) < 2:  # one backend alone (pytest bench/ measures one impl at a time): nothing to choose from
+        pool = set()
     candidates = [r for r in records if (r["impl"] in pool if pool else r["baseline"])]
     ok = [r for r in candidates if r["status"] == "ok"]
     best = min(ok, key=lambda r: r["median_s"])["impl"] if ok else None
