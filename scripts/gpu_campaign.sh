@@ -3,7 +3,7 @@
 #
 # On the CPU machine first (no GPU needed; ~10 minutes on 2 cores, do it while preparing the call):
 #   bash scripts/gpu_campaign.sh cache   # gpucompare cache build: every Triton kernel the tier compiles, for sm_90,
-#                                        # packed (cubin + metadata, ~14 MB) in .triton-cache/sm90 (git-ignored):
+#                                        # packed (cubin + metadata, 14 MB gzipped) in .triton-cache/sm90.tgz (git-ignored):
 #                                        # name ".triton-cache" in the device call's carry
 # Then on the GPU machine, from the repository root (torch/Triton already installed there):
 #   bash scripts/gpu_campaign.sh tier    # the whole GPU tier in ONE call with the cache (estimate: 2.5-5 min,
@@ -31,14 +31,14 @@ case "$step" in
     python -m pytest -q -m gpu tests/ -p no:cacheprovider 2>&1 | tail -60 >"$OUT/gpu-tests.txt"
     ;;
   cache)
-    python -m gpucompare cache build --target sm90 --out .triton-cache/sm90 2>&1 | tail -5
-    python -m gpucompare cache check --out .triton-cache/sm90
+    python -m gpucompare cache build --target sm90 --out .triton-cache/sm90.tgz 2>&1 | tail -5
+    python -m gpucompare cache check --out .triton-cache/sm90.tgz
     ;;
   tier)
     shift || true
     # 0.5 s of timing budget per implementation (a stable median stops after 10 samples anyway): the tier fits
     # one call even if every implementation were noisy (kernels/NOTES.md, "Device time of the GPU tier").
-    python -m gpucompare run --tier gpu --no-progress --budget 0.5 --triton-cache .triton-cache/sm90 "$@" 2>&1 \
+    python -m gpucompare run --tier gpu --no-progress --budget 0.5 --triton-cache .triton-cache/sm90.tgz "$@" 2>&1 \
       | tee "$OUT/tier-$(date -u +%H%M%S).log" | tail -80
     ;;
   run)

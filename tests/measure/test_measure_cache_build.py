@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def built(tmp_path_factory):
     why = ptxas_problem()
     if why:
         pytest.skip(f"cannot compile for sm_90 here: {why}")
-    out = tmp_path_factory.mktemp("cache") / "sm90"
+    out = tmp_path_factory.mktemp("cache") / "sm90.tgz"
     proc = _builder("--out", str(out), *SMALL)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out, _summary(proc)
@@ -67,11 +68,16 @@ def test_the_build_compiles_the_tier_cases_and_packs_cubin_and_metadata_only(bui
         for w in ("copy-n2^26", "copy-n2^30", "decode_attention-llama3-70b-b8-ctx32k")
         for dt in ("fp32" if w.startswith("copy") else "fp16", "bf16")
     )
-    files = [p for p in (out / triton_cache.KERNELS).rglob("*") if p.is_file()]
-    assert {p.suffix for p in files} == {".cubin", ".json"}  # no .ttir/.ttgir/.llir/.ptx/.source
-    for grp in (out / triton_cache.KERNELS).rglob("__grp__*.json"):
-        children = json.loads(grp.read_text())["child_paths"]
-        assert all(name == path and "/" not in path for name, path in children.items())  # relocatable
+    assert out.stat().st_size <= 20 * 2**20 and summary["packed_bytes"] == out.stat().st_size
+    with tarfile.open(out) as tar:
+        names = tar.getnames()
+        assert names[0] == triton_cache.MANIFEST
+        assert {Path(n).suffix for n in names[1:]} == {".cubin", ".json"}  # no .ttir/.ttgir/.llir/.ptx/.source
+        groups = [n for n in names if Path(n).name.startswith("__grp__")]
+        assert len(groups) == 6
+        for name in groups:
+            children = json.loads(tar.extractfile(name).read())["child_paths"]
+            assert all(n == path and "/" not in path for n, path in children.items())  # relocatable
 
 
 def test_a_second_pass_in_a_fresh_process_compiles_nothing(built):
@@ -97,19 +103,19 @@ def test_install_rewrites_the_paths_and_refuses_another_triton_build(built, tmp_
         for path in json.loads(grp.read_text())["child_paths"].values():
             assert Path(path).is_absolute() and Path(path).is_file()
     assert not triton_cache.check(out, "cuda:100").used  # another GPU
-    moved = tmp_path / "moved"
-    (moved / triton_cache.KERNELS).mkdir(parents=True)
+    moved = tmp_path / "moved.tgz"
     manifest = {**triton_cache.read_manifest(out), "triton_hash": "0" * 64, "triton_version": "3.5.0"}
-    (moved / triton_cache.MANIFEST).write_text(json.dumps(manifest))
+    with tarfile.open(moved, "w:gz") as tar:
+        triton_cache._add(tar, triton_cache.MANIFEST, json.dumps(manifest).encode())
     status = triton_cache.check(moved, "cuda:90")
     assert not status.used and "built with Triton 3.5.0 build 000000000000" in status.message
     assert "kernels compile here" in status.message
-    assert not triton_cache.check(tmp_path / "nothing", "cuda:90").used
+    assert not triton_cache.check(tmp_path / "nothing.tgz", "cuda:90").used
 
 
 @pytest.mark.skipif(not os.environ.get("GPUCOMPARE_COMPILE_ALL"), reason="slow: set GPUCOMPARE_COMPILE_ALL=1")
 def test_autotuned_gemm_configs_are_all_cached(tmp_path):
-    out = tmp_path / "sm90"
+    out = tmp_path / "sm90.tgz"
     args = ("--only", "gemm_decode", "--shapes", "llama3-70b-out-m8")
     build = _summary(_builder("--out", str(out), *args))
     assert build["compiles"] >= 2  # every config the autotuner keeps after pruning
@@ -144,5 +150,5 @@ def test_the_runner_installs_a_matching_cache_and_says_why_not_otherwise(
     assert not status["used"] and "built for cuda:90, this GPU is cuda:80" in said.getvalue()
     assert not runner.use_triton_cache(torch.device("cpu"), out)["used"]
     assert cli.main(["cache", "check", "--out", str(out)]) == 0
-    assert cli.main(["cache", "check", "--out", str(tmp_path / "none")]) == 1
+    assert cli.main(["cache", "check", "--out", str(tmp_path / "none.tgz")]) == 1
     assert "no prebuilt Triton cache" in capsys.readouterr().out

@@ -1,7 +1,7 @@
 """``gpucompare cache build | check``: the prebuilt Triton cache of the GPU tier.
 
-    gpucompare cache build [--target sm90] [--out .triton-cache/sm90] [--only W1,W2] [--shapes L1,L2]
-    gpucompare cache check [--out .triton-cache/sm90]
+    gpucompare cache build [--target sm90] [--out .triton-cache/sm90.tgz] [--only W1,W2] [--shapes L1,L2]
+    gpucompare cache check [--out .triton-cache/sm90.tgz]
 
 ``build`` compiles, on this machine (no GPU needed), every Triton kernel the GPU tier will compile on an
 H100/H200, with the runtime's own cache keys, and packs the cubins and their metadata with the Triton build
@@ -24,7 +24,7 @@ TARGETS = {"sm90": "cuda:90"}
 
 
 def register(subparsers) -> None:
-    from gpucompare.measure.triton_cache import DEFAULT_DIR
+    from gpucompare.measure.triton_cache import DEFAULT_PATH
 
     p = subparsers.add_parser(
         "cache", help="prebuild the GPU tier's Triton kernels here", description=__doc__.splitlines()[0]
@@ -33,7 +33,7 @@ def register(subparsers) -> None:
     b = sub.add_parser("build", help="compile the GPU tier's Triton kernels for a target and pack them")
     b.add_argument("--target", choices=sorted(TARGETS), default="sm90", help="GPU target (default: sm90)")
     b.add_argument(
-        "--out", default=str(DEFAULT_DIR), metavar="DIR", help=f"packed cache (default: {DEFAULT_DIR})"
+        "--out", default=str(DEFAULT_PATH), metavar="FILE", help=f"packed cache (default: {DEFAULT_PATH})"
     )
     b.add_argument("--only", default="", metavar="W1,W2", help="workloads or families (default: all)")
     b.add_argument("--shapes", default="", metavar="L1,L2", help="only these shape labels")
@@ -43,7 +43,7 @@ def register(subparsers) -> None:
     b.set_defaults(func=build)
     c = sub.add_parser("check", help="would this machine's Triton use the packed cache?")
     c.add_argument(
-        "--out", default=str(DEFAULT_DIR), metavar="DIR", help=f"packed cache (default: {DEFAULT_DIR})"
+        "--out", default=str(DEFAULT_PATH), metavar="FILE", help=f"packed cache (default: {DEFAULT_PATH})"
     )
     c.add_argument("--target", choices=sorted(TARGETS), default="sm90", help="GPU target (default: sm90)")
     c.set_defaults(func=check)

@@ -1,7 +1,7 @@
 """``gpucompare run``: measure a tier of workloads here and write a run folder under ``--out``.
 
     gpucompare run [--tier cpu|gpu] [--only gemm,attention_fwd] [--dtypes fp16,bf16]
-                   [--budget SECONDS] [--out DIR] [--triton-cache DIR] [--no-progress]
+                   [--budget SECONDS] [--out DIR] [--triton-cache FILE] [--no-progress]
 
 Default tier: ``gpu`` when a CUDA GPU is present, else ``cpu`` (Triton in interpreter mode, the measured
 CPU peak as the roof). Progress on stderr: a bar with the ETA in a terminal, else (or with ``--no-progress``)
@@ -64,8 +64,8 @@ def register(subparsers) -> None:
     p.add_argument(
         "--triton-cache",
         default=None,
-        metavar="DIR",
-        help="prebuilt Triton cache (gpucompare cache build; default .triton-cache/sm90), used on a GPU when its "
+        metavar="FILE",
+        help="prebuilt Triton cache (gpucompare cache build; default .triton-cache/sm90.tgz), used on a GPU when its "
         "Triton build hash matches",
     )
     p.add_argument(

@@ -1,6 +1,6 @@
 """Build, on a machine without a GPU, the Triton cache of exactly the kernels the GPU tier compiles.
 
-    python -m gpucompare.measure.cache_build [--out .triton-cache/sm90] [--only W1,W2] [--shapes L1,L2]
+    python -m gpucompare.measure.cache_build [--out .triton-cache/sm90.tgz] [--only W1,W2] [--shapes L1,L2]
     (or ``gpucompare cache build``, which runs this in a fresh process)
 
 The list is derived from the code, never frozen: every (workload, shape, dtype) of the GPU tier
@@ -214,10 +214,16 @@ def main(argv: list[str] | None = None) -> int:
     from gpucompare.measure import triton_cache
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--out", default=str(triton_cache.DEFAULT_DIR), help="the packed cache folder (replaced)")
+    p.add_argument(
+        "--out", default=str(triton_cache.DEFAULT_PATH), help="the packed cache file, .tgz (replaced)"
+    )
     p.add_argument("--only", default="", help="workloads or families, comma-separated (default: all)")
     p.add_argument("--shapes", default="", help="only these shape labels, comma-separated")
-    p.add_argument("--work", default=None, help="Triton cache folder to compile into (default: <out>.work)")
+    p.add_argument(
+        "--work",
+        default=None,
+        help="Triton cache folder to compile into (default: <out> without .tgz, + .work)",
+    )
     p.add_argument(
         "--verify", action="store_true", help="install the packed cache at --out and pass again: 0 compiles?"
     )
@@ -239,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         total = {"cases": len(report["cases"]), "compiles": report["compiles"]}
         print(json.dumps({**total, "benchmarks": sum(c["benchmarks"] for c in report["cases"])}), flush=True)
         return 0
-    work = Path(ns.work or f"{ns.out}.work")
+    work = Path(ns.work or f"{ns.out.removesuffix('.tgz')}.work")
     os.environ["TRITON_INTERPRET"] = "0"
     os.environ["TRITON_CACHE_DIR"] = str(work.resolve())
     report = compile_tier(only, shapes)
@@ -248,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"compiles": report["compiles"], "hits": report["hits"], "cases": len(report["cases"])}
     manifest = triton_cache.pack(work, Path(ns.out), _manifest(report, only, shapes))
     summary.update(kernels=manifest["kernels"], size_bytes=manifest["size_bytes"], out=ns.out)
+    summary["packed_bytes"] = Path(ns.out).stat().st_size
     print(json.dumps(summary), flush=True)
     return 0
 

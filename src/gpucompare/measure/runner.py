@@ -144,7 +144,7 @@ def run_suite(
     Records are appended as they are measured (``RunWriter``); the summary table goes to ``stream``
     (stdout), the progress lines to ``progress_stream`` (stderr). ``budget_s``: the timing budget per case
     instead of the device default (:meth:`gpucompare.timing.TimingConfig.for_device`). ``triton_cache_dir``:
-    the prebuilt Triton cache (default ``triton_cache.DEFAULT_DIR``), installed on a GPU when its build hash
+    the prebuilt Triton cache (default ``triton_cache.DEFAULT_PATH``), installed on a GPU when its build hash
     and target match (:func:`use_triton_cache`).
     """
     dev = hw.default_device()

@@ -7,23 +7,25 @@ version, the target arch and the cache-invalidating environment variables: no GP
 kernels compiled here for ``cuda:90`` are found by the runtime of an H100/H200 with the same Triton build.
 
 Each folder has a group file ``__grp__<kernel>.json`` listing its files by absolute path; the runtime ignores
-a listed file that does not exist, and a group without its ``.json`` metadata is a miss. A *packed* cache is:
+a listed file that does not exist, and a group without its ``.json`` metadata is a miss. A *packed* cache is
+one gzipped tar file (the whole GPU tier: ~14 MB, small enough to travel with the device call) holding:
 
 - ``manifest.json``: :data:`FORMAT`, the Triton version and build hash (:func:`triton_build_hash`), the ptxas
-  version, the target, the kernel count and what was built (workloads, shapes);
+  version, the target, the kernel count and what was built (workloads, shapes, compiles per case);
 - ``kernels/<hash>/``: only the ``.cubin`` and the ``.json`` metadata of each kernel (the IR stages are
   dropped: the runtime loads the cubin), its group file listing those two by *bare file name*.
 
-:func:`install` copies it into a writable cache folder and rewrites each group file to the absolute paths
-there; it refuses (and says why) when the Triton build hash or the target differs from this machine's.
+:func:`install` unpacks it into a writable cache folder and rewrites each group file to the absolute paths
+there; it refuses (and says why) when the Triton build hash, the ptxas version or the target differs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import shutil
+import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +40,7 @@ KEEP_SUFFIXES = (
 )  # the binary and its metadata; .source/.ttir/.ttgir/.llir/.ptx are dropped
 #: Where ``gpucompare cache build`` writes and ``gpucompare run`` looks by default (ignored by git; carried
 #: to the GPU machine with the device tool's ``carry``).
-DEFAULT_DIR = Path(".triton-cache") / "sm90"
+DEFAULT_PATH = Path(".triton-cache") / "sm90.tgz"
 
 
 @dataclass(frozen=True)
@@ -78,39 +80,47 @@ def _group_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("__grp__*.json"))
 
 
-def pack(cache_dir: Path, out_dir: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """Copy the kernels of the Triton cache ``cache_dir`` into the packed form at ``out_dir`` (replaced);
-    return the manifest written (``manifest`` plus format, kernel count and size)."""
-    cache_dir, out_dir = Path(cache_dir), Path(out_dir)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    (out_dir / KERNELS).mkdir(parents=True)
-    count = size = 0
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(data), 0, 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+def pack(cache_dir: Path, out: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """Pack the kernels of the Triton cache ``cache_dir`` into the gzipped tar ``out`` (replaced); return the
+    manifest written (``manifest`` plus format, kernel count and unpacked size)."""
+    cache_dir, out = Path(cache_dir), Path(out)
+    members: list[tuple[str, bytes]] = []
+    size = 0
     for folder in sorted(p for p in cache_dir.iterdir() if p.is_dir()):
         for grp in _group_files(folder):
             children = json.loads(grp.read_text()).get("child_paths") or {}
-            kept = {name: name for name in children if name.endswith(KEEP_SUFFIXES)}
+            kept = sorted(name for name in children if name.endswith(KEEP_SUFFIXES))
             if not any(n.endswith(".cubin") for n in kept):
                 continue  # an autotune result or an incomplete entry: not a kernel
-            dest = out_dir / KERNELS / folder.name
-            dest.mkdir(exist_ok=True)
             for name in kept:
-                shutil.copy2(folder / name, dest / name)
-                size += (dest / name).stat().st_size
-            (dest / grp.name).write_text(json.dumps({"child_paths": kept}))
-            count += 1
+                data = (folder / name).read_bytes()
+                members.append((f"{KERNELS}/{folder.name}/{name}", data))
+                size += len(data)
+            listing = json.dumps({"child_paths": {n: n for n in kept}}).encode()
+            members.append((f"{KERNELS}/{folder.name}/{grp.name}", listing))
+    count = sum(1 for name, _ in members if name.split("/")[-1].startswith("__grp__"))
     full = {**manifest, "format": FORMAT, "kernels": count, "size_bytes": size}
-    (out_dir / MANIFEST).write_text(json.dumps(full, indent=1, sort_keys=True) + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(out, "w:gz", compresslevel=9) as tar:
+        _add(tar, MANIFEST, (json.dumps(full, indent=1, sort_keys=True) + "\n").encode())
+        for name, data in members:
+            _add(tar, name, data)
     return full
 
 
 def read_manifest(packed: Path) -> dict[str, Any] | None:
-    path = Path(packed) / MANIFEST
-    if not path.is_file():
-        return None
+    """The manifest of the packed cache ``packed`` (None: no such file, or not a packed cache)."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        with tarfile.open(packed, "r:gz") as tar:
+            member = tar.extractfile(MANIFEST)
+            data = json.loads(member.read()) if member is not None else None
+    except (OSError, KeyError, ValueError, tarfile.TarError):
         return None
     return data if isinstance(data, dict) and data.get("format") == FORMAT else None
 
@@ -154,32 +164,35 @@ def check(packed: Path, target: str | None) -> CacheStatus:
 
 
 def install(packed: Path, dest: Path, target: str | None) -> CacheStatus:
-    """Copy the packed cache into the Triton cache folder ``dest`` with each group file rewritten to the
+    """Unpack the packed cache into the Triton cache folder ``dest`` with each group file rewritten to the
     absolute paths there, when :func:`check` allows it; then this process should compile into ``dest``
     (``TRITON_CACHE_DIR``). Never raises."""
     status = check(packed, target)
     if not status.used:
         return status
-    src, dest = Path(packed) / KERNELS, Path(dest).resolve()
+    dest = Path(dest).resolve()
     try:
-        for folder in sorted(p for p in src.iterdir() if p.is_dir()):
-            out = dest / folder.name
-            out.mkdir(parents=True, exist_ok=True)
-            for grp in _group_files(folder):
-                children = json.loads(grp.read_text())["child_paths"]
-                for name in children:
-                    shutil.copy2(folder / name, out / name)
-                absolute = {name: str(out / name) for name in children}
-                (out / grp.name).write_text(json.dumps({"child_paths": absolute}))
-    except (OSError, ValueError, KeyError) as exc:
+        with tarfile.open(packed, "r:gz") as tar:
+            for member in tar:
+                parts = member.name.split("/")
+                if not member.isfile() or len(parts) != 3 or parts[0] != KERNELS or ".." in parts:
+                    continue  # the manifest, or anything that is not kernels/<hash>/<file>
+                data = tar.extractfile(member).read()
+                folder = dest / parts[1]
+                folder.mkdir(parents=True, exist_ok=True)
+                if parts[2].startswith("__grp__"):
+                    names = json.loads(data)["child_paths"]
+                    data = json.dumps({"child_paths": {n: str(folder / n) for n in names}}).encode()
+                (folder / parts[2]).write_bytes(data)
+    except (OSError, ValueError, KeyError, tarfile.TarError) as exc:
         return CacheStatus(False, f"Triton cache at {packed} could not be installed: {exc}", status.manifest)
     return CacheStatus(True, f"{status.message}, installed into {dest}", status.manifest)
 
 
 def use_for_run(packed: Path | None, target: str | None) -> CacheStatus:
-    """The runner's step: install ``packed`` (default :data:`DEFAULT_DIR`) into the process's Triton cache
+    """The runner's step: install ``packed`` (default :data:`DEFAULT_PATH`) into the process's Triton cache
     folder (``TRITON_CACHE_DIR``, set to ``~/.triton/cache`` when unset) before any kernel compiles."""
-    packed = Path(packed) if packed is not None else DEFAULT_DIR
+    packed = Path(packed) if packed is not None else DEFAULT_PATH
     dest = os.environ.get("TRITON_CACHE_DIR") or str(Path.home() / ".triton" / "cache")
     status = install(packed, Path(dest), target)
     if status.used:
