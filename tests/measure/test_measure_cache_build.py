@@ -72,7 +72,10 @@ def test_the_build_compiles_the_tier_cases_and_packs_cubin_and_metadata_only(bui
     with tarfile.open(out) as tar:
         names = tar.getnames()
         assert names[0] == triton_cache.MANIFEST
-        assert {Path(n).suffix for n in names[1:]} == {".cubin", ".json"}  # no .ttir/.ttgir/.llir/.ptx/.source
+        assert {Path(n).suffix for n in names[1:]} == {
+            ".cubin",
+            ".json",
+        }  # no .ttir/.ttgir/.llir/.ptx/.source
         groups = [n for n in names if Path(n).name.startswith("__grp__")]
         assert len(groups) == 6
         for name in groups:
