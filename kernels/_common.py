@@ -33,7 +33,7 @@ import triton
 import triton.language as tl
 
 from gpucompare.dtypes import STORAGE_FLOATS, torch_dtype
-from gpucompare.hw import compute_capability, has_gpu, interpreting
+from gpucompare.hw import compile_target, compute_capability, has_gpu, interpreting, on_gpu
 
 FLOAT_DTYPES: tuple[torch.dtype, ...] = tuple(torch_dtype(n) for n in STORAGE_FLOATS)
 """The storage dtypes every elementwise / GEMM kernel accepts (fp8 is handled by its own entry points)."""
@@ -116,7 +116,7 @@ def check_triton_device(op: str, name: str, t: torch.Tensor) -> None:
                 f"{_prefix(op)}{name} is on {t.device}, but Triton runs in the CPU interpreter "
                 "(TRITON_INTERPRET=1); pass CPU tensors"
             )
-    elif t.device.type != "cuda":
+    elif not on_gpu(t):
         raise ValueError(f"{_prefix(op)}{name} is on {t.device}; the Triton kernel needs a CUDA tensor")
 
 
@@ -144,6 +144,9 @@ def max_shared_memory(device: torch.device | str | None) -> int:
     """Largest shared memory (bytes) one block may use on ``device``: the CUDA device's opt-in limit,
     or ``H100_MAX_SHARED_BYTES`` when that is unknown (CPU, meta tensors, an older torch)."""
     dev = torch.device(device) if device is not None else None
+    target = compile_target()
+    if target is not None and dev is not None and dev.type == "meta":  # the cache builder's target GPU
+        return target.shared_bytes
     if dev is not None and dev.type == "cuda" and has_gpu():
         props = torch.cuda.get_device_properties(dev)
         limit = getattr(props, "shared_memory_per_block_optin", None)

@@ -39,7 +39,7 @@ import triton
 import triton.language as tl
 
 from gpucompare.dtypes import torch_dtype
-from gpucompare.hw import has_gpu, supports_bf16
+from gpucompare.hw import has_gpu, on_gpu, supports_bf16
 from gpucompare.kernels import attention_sm90
 from gpucompare.kernels._common import (
     FLOAT_DTYPES,
@@ -122,7 +122,7 @@ def _check_qkv(
         raise ValueError(f"{op}: head dim {d} is not supported; supported: {', '.join(map(str, head_dims))}")
     if triton_launch:
         check_triton_device(op, qn, q)
-        if q.dtype == torch.bfloat16 and q.device.type == "cuda":
+        if q.dtype == torch.bfloat16 and on_gpu(q):
             ok, why = supports_bf16(q.device)
             if not ok:
                 raise ValueError(f"{op}: {why}")
@@ -492,8 +492,8 @@ def _attn_bwd_dq(
 # Autotuned launchers (GPU: Hopper-friendly configs; interpreter: one big-tile config)
 # --------------------------------------------------------------------------------------------------
 
-# heads and GQA group are in the key (the best tile depends on how many programs fill the GPU); the batch
-# is not an argument of these kernels (it is in the grid), so two batch sizes share a tuning
+# Batch is no kernel argument: each batch size gets its own autotuner (``_tuned_fwd(batch)``, ...), which share
+# the compiled kernels. Heads and the GQA group are in the key, so b4-h32 and b1-h64-kv8 are tuned apart.
 _TUNE_KEY = ["Hq", "GROUP", "Sq", "Sk", "HEAD_DIM", "CAUSAL", "UPCAST", "DOT_PREC"]
 
 # fp32 inputs use IEEE dots, which run on the CUDA cores with every operand tile held in registers: the
@@ -556,18 +556,18 @@ _DQ_CONFIGS = _cfgs(((128, 32), (128, 64), (64, 64)), (4, 8), (2, 3)) + _cfgs(((
 
 
 @functools.cache
-def _tuned_fwd():
+def _tuned_fwd(batch: int = 1):
     return _autotune(_FWD_CONFIGS, _INTERP_FWD, _TUNE_KEY, _attn_fwd, _prune_fwd)
 
 
 @functools.cache
-def _tuned_dkdv():
+def _tuned_dkdv(batch: int = 1):
     key = ["Hkv", *_TUNE_KEY]
     return _autotune(_DKDV_CONFIGS, _INTERP_BWD, key, _attn_bwd_dkdv, _prune_by_precision)
 
 
 @functools.cache
-def _tuned_dq():
+def _tuned_dq(batch: int = 1):
     return _autotune(_DQ_CONFIGS, _INTERP_BWD, _TUNE_KEY, _attn_bwd_dq, _prune_by_precision)
 
 
@@ -606,7 +606,7 @@ def _forward(q, k, v, causal: bool, sm_scale: float, out=None, blocks=None):
         grid = (triton.cdiv(sq, blocks[0]), b * hq)
         _attn_fwd[grid](*args, **meta, BLOCK_M=blocks[0], BLOCK_N=blocks[1], num_warps=4, num_stages=1)
     else:
-        _tuned_fwd()[lambda m: (triton.cdiv(sq, m["BLOCK_M"]), b * hq)](*args, **meta)
+        _tuned_fwd(b)[lambda m: (triton.cdiv(sq, m["BLOCK_M"]), b * hq)](*args, **meta)
     return o, lse
 
 
@@ -638,8 +638,8 @@ def _backward(q, k, v, o, lse, do, causal: bool, sm_scale: float, blocks=None, d
         )
         _attn_bwd_dq[(triton.cdiv(sq, bm), b * hq)](*dq_args, **meta, BLOCK_M=bm, BLOCK_N=bn, num_warps=4)
     else:
-        _tuned_dkdv()[lambda m: (triton.cdiv(sk, m["BLOCK_N"]), b * hkv)](*dkdv_args, **meta)
-        _tuned_dq()[lambda m: (triton.cdiv(sq, m["BLOCK_M"]), b * hq)](*dq_args, **meta)
+        _tuned_dkdv(b)[lambda m: (triton.cdiv(sk, m["BLOCK_N"]), b * hkv)](*dkdv_args, **meta)
+        _tuned_dq(b)[lambda m: (triton.cdiv(sq, m["BLOCK_M"]), b * hq)](*dq_args, **meta)
     return dq, dk, dv
 
 

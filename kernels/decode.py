@@ -28,7 +28,7 @@ import torch
 import triton
 import triton.language as tl
 
-from gpucompare.hw import has_gpu
+from gpucompare.hw import compile_target, has_gpu, on_gpu
 from gpucompare.kernels._common import check_out, upcast_bf16
 from gpucompare.kernels.attention import LOG2E, _check_qkv, _dot_precision, _scale
 
@@ -182,7 +182,7 @@ def decode_attention(
     if out is not None:
         check_out(op, out, (b, hq, d), q.dtype, q.device)
     group = hq // hkv
-    block_n = _GPU_BLOCK_N if q.device.type == "cuda" else _INTERP_BLOCK_N
+    block_n = _GPU_BLOCK_N if on_gpu(q) else _INTERP_BLOCK_N
     if num_splits is not None:
         if not isinstance(num_splits, int) or not 1 <= num_splits <= MAX_SPLITS:
             raise ValueError(f"{op}: num_splits must be an int in 1..{MAX_SPLITS}, got {num_splits!r}")
@@ -190,6 +190,8 @@ def decode_attention(
         splits = triton.cdiv(length, split_len)  # never an empty split
     else:
         sms = _sm_count(q.device.index or 0) if q.device.type == "cuda" and has_gpu() else None
+        if q.device.type == "meta" and compile_target() is not None:  # the cache builder's target GPU
+            sms = compile_target().sm_count
         splits, split_len = choose_splits(length, b * hkv, sms, block_n)
 
     f32 = torch.float32
@@ -198,7 +200,7 @@ def decode_attention(
     acc_part = torch.empty((b, hq, splits, d), dtype=f32, device=q.device)
     o = out if out is not None else torch.empty((b, hq, d), dtype=q.dtype, device=q.device)
     block_h = max(16, triton.next_power_of_2(group))  # tl.dot needs >= 16 rows
-    gpu = q.device.type == "cuda"
+    gpu = on_gpu(q)
     _decode_partial[(splits, b * hkv)](
         q, k_cache, v_cache, m_part, l_part, acc_part, scale * LOG2E,
         *q.stride(), *k_cache.stride(), *v_cache.stride(),

@@ -1,4 +1,4 @@
-"""Command-line interface: ``gpucompare run | specs | published | compare | claims | workloads | project | report``.
+"""Command-line interface: ``gpucompare run | specs | published | compare | claims | workloads | project | report | cache``.
 
 Thin over the library: each subcommand lives in ``gpucompare.commands.<name>`` with a
 ``register(subparsers)`` function that adds its parser and sets ``func(args) -> int``.
@@ -26,6 +26,7 @@ COMMANDS = (
     "validate",
     "predict",
     "report",
+    "cache",
 )
 
 

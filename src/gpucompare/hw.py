@@ -6,8 +6,11 @@ calls this module, so the answer cannot drift between the kernels, the benchmark
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 
@@ -47,8 +50,48 @@ def default_device() -> torch.device:
     return torch.device("cuda") if has_gpu() else torch.device("cpu")
 
 
+@dataclass(frozen=True)
+class CompileTarget:
+    """A GPU that is not here, compiled for by the Triton cache builder (``gpucompare cache build``): its
+    compute capability, multiprocessor count and per-block shared memory."""
+
+    capability: tuple[int, int]
+    sm_count: int
+    shared_bytes: int
+
+
+_COMPILE_TARGET: list[CompileTarget] = []
+
+
+@contextlib.contextmanager
+def compile_only(target: CompileTarget) -> Iterator[CompileTarget]:
+    """While active, ``meta`` tensors stand for tensors on ``target`` (``compute_capability`` answers for it,
+    :func:`on_gpu` is True for them), so the kernel wrappers run their GPU path and Triton compiles without a
+    GPU. Used only by the cache builder, in a process with the interpreter off."""
+    _COMPILE_TARGET.append(target)
+    try:
+        yield target
+    finally:
+        _COMPILE_TARGET.pop()
+
+
+def compile_target() -> CompileTarget | None:
+    """The target of an active :func:`compile_only`, else None."""
+    return _COMPILE_TARGET[-1] if _COMPILE_TARGET else None
+
+
+def on_gpu(t: torch.Tensor) -> bool:
+    """True for a CUDA tensor, and for a ``meta`` tensor while :func:`compile_only` is active: the one test
+    the kernel wrappers use to choose their GPU path."""
+    return t.device.type == "cuda" or (t.device.type == "meta" and compile_target() is not None)
+
+
 def compute_capability(device: torch.device | str | None = None) -> tuple[int, int] | None:
-    """(major, minor) of a CUDA device, or None on the CPU."""
+    """(major, minor) of a CUDA device, or None on the CPU (the compile-only target's for ``cuda`` and
+    ``meta`` devices while :func:`compile_only` is active)."""
+    target = compile_target()
+    if target is not None and torch.device(device or "cuda").type in ("cuda", "meta"):
+        return target.capability
     if not has_gpu():
         return None
     dev = torch.device(device) if device is not None else torch.device("cuda")

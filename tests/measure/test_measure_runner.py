@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from gpucompare import cli
-from gpucompare.measure import runner, timing
+from gpucompare.measure import case, runner, timing
 from gpucompare.results import load_run, validate_record
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,20 +94,20 @@ FAST = timing.TimingConfig.for_device(torch.device("cpu"))
 
 @pytest.fixture
 def spies(monkeypatch):
-    """Count calls of timing.measure and of the telemetry snapshot."""
+    """Count the implementations timed (timing.measure_many) and the telemetry snapshots."""
     calls = {"measure": 0, "telemetry": 0}
-    real_measure = timing.measure
+    real_measure = timing.measure_many
 
-    def measure(fn, **kw):
-        calls["measure"] += 1
-        return real_measure(fn, **kw)
+    def measure(fns, **kw):
+        calls["measure"] += len(fns)
+        return real_measure(fns, **kw)
 
     def snapshot(*a, **k):
         calls["telemetry"] += 1
         return {"sm_clock_mhz": None, "error": "no GPU (test)"}
 
-    monkeypatch.setattr(runner.timing, "measure", measure)
-    monkeypatch.setattr(runner.telemetry, "telemetry_snapshot", snapshot)
+    monkeypatch.setattr(case.timing, "measure_many", measure)
+    monkeypatch.setattr(case.telemetry, "telemetry_snapshot", snapshot)
     return calls
 
 
@@ -422,7 +422,7 @@ def fake_gpu(monkeypatch, spies):
     def empty_cache():
         state["empty_cache"] += 1
 
-    real_probe = runner.cuda_context_error
+    real_probe = case.cuda_context_error
 
     def probe(dev):
         state["probe"] += 1
@@ -430,10 +430,10 @@ def fake_gpu(monkeypatch, spies):
 
     monkeypatch.setattr(torch.cuda, "synchronize", synchronize)
     monkeypatch.setattr(torch.cuda, "empty_cache", empty_cache)
-    monkeypatch.setattr(runner, "cuda_context_error", probe)
-    monkeypatch.setattr(runner.devinfo, "cuda_index", lambda dev: 0)
-    spied = runner.timing.measure  # the spies fixture's counting wrapper
-    monkeypatch.setattr(runner.timing, "measure", lambda fn, **kw: spied(fn, **{**kw, "device": "cpu"}))
+    monkeypatch.setattr(case, "cuda_context_error", probe)
+    monkeypatch.setattr(case.devinfo, "cuda_index", lambda dev: 0)
+    spied = case.timing.measure_many  # the spies fixture's counting wrapper
+    monkeypatch.setattr(case.timing, "measure_many", lambda fns, **kw: spied(fns, **{**kw, "device": "cpu"}))
     return state
 
 
@@ -504,32 +504,37 @@ def test_cuda_context_probe_reports_the_sticky_error(monkeypatch):
 
 def test_telemetry_reads_the_current_gpu_when_the_device_has_no_index(monkeypatch):
     seen = []
-    monkeypatch.setattr(runner.devinfo, "cuda_index", lambda dev: 3)
-    monkeypatch.setattr(runner.telemetry, "telemetry_snapshot", lambda index=0: seen.append(index) or {})
-    runner._telemetry(torch.device("cuda"))
-    runner._telemetry(torch.device("cuda", 1))
+    monkeypatch.setattr(case.devinfo, "cuda_index", lambda dev: 3)
+    monkeypatch.setattr(case.telemetry, "telemetry_snapshot", lambda index=0: seen.append(index) or {})
+    case._telemetry(torch.device("cuda"))
+    case._telemetry(torch.device("cuda", 1))
     assert seen == [3, 3]  # cuda_index resolves both (faked to 3 here)
 
 
 def test_run_suite_stops_on_a_lost_device_and_keeps_the_records(tmp_path, monkeypatch):
     w = FakeWorkload()
     shape = w.tiers["cpu"][0]
-    cases = [(w, shape, "fp32", w.impls[0])] * 3
     calls = []
 
-    def measure_one(wl, sh, dt, impl, **kw):
+    real = runner.measure_case
+
+    def measure_case(wl, sh, dt, impls, **kw):
         calls.append(1)
-        rec = runner.measure_one.__wrapped__(wl, sh, dt, impl, **{**kw, "device": "cpu"})
+        (rec,) = real(wl, sh, dt, impls, **{**kw, "device": "cpu"})
         if len(calls) == 2:
             lost = {**rec, "status": "failed", "reason": "lost"}
             raise runner.DeviceLostError("CUDA context lost at x", lost)
-        return rec
+        return [rec]
 
-    real = runner.measure_one
-    measure_one.__wrapped__ = real  # type: ignore[attr-defined]
+    other = FakeWorkload()  # three cases of different workloads: three groups, measured one after the other
+    cases = [
+        (w, shape, "fp32", w.impls[0]),
+        (other, shape, "fp32", other.impls[0]),
+        (w, shape, "fp16", w.impls[0]),
+    ]
     monkeypatch.setattr(runner, "plan", lambda *a, **k: cases)
     monkeypatch.setattr(runner, "describe_machine", lambda dev, cmd: ({**MACHINE, "command": cmd}, PEAKS))
-    monkeypatch.setattr(runner, "measure_one", measure_one)
+    monkeypatch.setattr(runner, "measure_case", measure_case)
     out = io.StringIO()
     with pytest.raises(runner.DeviceLostError, match="stopped after 2 of 3 cases"):
         runner.run_suite("cpu", out_dir=tmp_path, progress=False, command="gpucompare run", stream=out)
@@ -551,14 +556,14 @@ def test_triton_autotuning_results_are_cached_on_disk_unless_the_user_says_other
 
 def test_cli_run_budget_reaches_the_timer_and_the_command(tmp_path, monkeypatch):
     seen = []
-    real = runner.measure_one
+    real = runner.measure_case
 
-    def measure_one(*args, **kw):
+    def measure_case(*args, **kw):
         seen.append(kw["timing_config"])
         return real(*args, **kw)
 
     _fast_peaks(monkeypatch)
-    monkeypatch.setattr(runner, "measure_one", measure_one)
+    monkeypatch.setattr(runner, "measure_case", measure_case)
     argv = ["run", "--tier", "cpu", "--only", "copy", "--dtypes", "fp32", "--budget", "0.05"]
     assert cli.main([*argv, "--out", str(tmp_path), "--no-progress"]) == 0
     assert seen and all(c.budget_s == 0.05 and c.min_reps == FAST.min_reps for c in seen)
@@ -585,3 +590,119 @@ def test_each_record_carries_its_measurement_method(tmp_path, monkeypatch):
     assert method["flush"] == "none" and method["min_reps"] == FAST.min_reps
     assert method["budget_s"] == FAST.budget_s and method["noise_target"] == FAST.noise_target
     validate_record(rec)
+
+
+# ---------------------------------------------------------------------------------------------- one case, several impls
+
+
+@dataclass(frozen=True)
+class PoolImpl:
+    name: str
+    baseline: bool
+    available: Any
+    build: Any
+    baseline_pool: bool = True
+
+
+def _pool(name, fn_of_x, baseline=False):
+    return PoolImpl(name, baseline, _always, lambda inputs, dtype: lambda: fn_of_x(inputs["x"]))
+
+
+def _slow_double(x):
+    import time
+
+    time.sleep(2e-3)
+    return x * 2
+
+
+def case_records(w, impls, dtype="fp32"):
+    recs = runner.measure_case(
+        w, w.tiers["cpu"][0], dtype, impls, device="cpu", machine=MACHINE, peaks=PEAKS,
+        timing_config=FAST, command="pytest", run_id="run-1",
+    )  # fmt: skip
+    for r in recs:
+        validate_record(r, r["impl"])
+    return recs
+
+
+def test_a_case_times_its_implementations_together_and_shares_its_inputs(spies):
+    w = FakeWorkload(_impl("twice", lambda x: x + x))
+    recs = case_records(w, w.impls)
+    assert [r["impl"] for r in recs] == ["torch", "twice"] and {r["status"] for r in recs} == {"ok"}
+    assert spies["measure"] == 2 and spies["telemetry"] == 2  # one interleaved measurement, one NVML pair
+    assert w.inputs_made == 1  # inputs (and reference) once per case
+    for r in recs:
+        assert r["method"]["order"] == "interleaved" and r["method"]["interleaved_with"] == ["torch", "twice"]
+        assert r["best_baseline"] == "torch" and r["baseline"] == (r["impl"] == "torch")
+        assert r["telemetry"]["during"] is None  # the NVML sampler runs on a GPU only
+
+
+def test_the_fastest_passing_pool_member_is_the_baseline(spies):
+    w = FakeWorkload()
+    impls = (
+        _pool("slow", _slow_double, baseline=True),  # the workload's fixed baseline, but slower
+        _pool("fast", lambda x: x * 2),
+        _pool("wrong", lambda x: x * 3),  # fastest of all, but fails its check: never the baseline
+        _impl("kernel", lambda x: x * 2),
+    )
+    recs = {r["impl"]: r for r in case_records(w, impls)}
+    assert recs["wrong"]["status"] == "failed" and recs["fast"]["median_s"] < recs["slow"]["median_s"]
+    assert {r["best_baseline"] for r in recs.values()} == {"fast"}
+    assert [n for n, r in recs.items() if r["baseline"]] == ["fast"]
+    (alone,) = case_records(w, impls[1:2])  # one backend alone (as pytest bench/ measures): nothing to choose
+    assert alone["baseline"] is False and alone["best_baseline"] is None
+
+
+def test_one_failing_implementation_does_not_fail_the_others(spies):
+    w = FakeWorkload(_impl("boom", lambda x: (_ for _ in ()).throw(ValueError("bad stride"))))
+    recs = case_records(w, w.impls)
+    assert [r["status"] for r in recs] == ["ok", "failed"]
+    assert recs[1]["reason"] == "first run raised ValueError: bad stride"
+    assert recs[0]["method"]["order"] == "alone"  # only the implementation that passed was timed
+
+
+def test_run_suite_groups_the_cases_of_one_workload_shape_and_dtype(tmp_path, monkeypatch):
+    _fast_peaks(monkeypatch)
+    groups = []
+    real = runner.measure_case
+
+    def measure_case(w, shape, dt, impls, **kw):
+        groups.append((w.name, shape.label, dt, [i.name for i in impls]))
+        return real(w, shape, dt, impls, **kw)
+
+    monkeypatch.setattr(runner, "measure_case", measure_case)
+    runner.run_suite("cpu", ["copy"], ["fp32"], tmp_path, progress=False, stream=io.StringIO())
+    from gpucompare.workloads import WORKLOADS
+
+    labels = [s.label for s in WORKLOADS["copy"].shapes("cpu")]
+    assert groups == [("copy", label, "fp32", ["triton", "torch"]) for label in labels]
+    (folder,) = tmp_path.iterdir()
+    assert len(load_run(folder).records) == 2 * len(groups)
+
+
+def test_the_autotune_config_a_triton_kernel_ran_with_is_recorded():
+    import gpucompare.kernels.gemm as gemm
+
+    (w, shape, dt, impl) = next(c for c in runner.plan("cpu", ["gemm"], ["fp32"]) if c[3].name == "triton")
+    rec = runner.measure_one(
+        w, shape, dt, impl, device="cpu", machine=MACHINE, peaks=PEAKS, timing_config=FAST, run_id="r"
+    )
+    assert rec["status"] == "ok", rec["reason"]
+    interp = gemm._INTERP_CONFIG  # the interpreter's one config: what the autotuner must report
+    (name,) = rec["kernel_config"]
+    chosen = rec["kernel_config"][name]
+    assert name == "_matmul_kernel"
+    assert {k: chosen[k] for k in interp.kwargs} == interp.kwargs
+    assert (chosen["num_warps"], chosen["num_stages"]) == (interp.num_warps, interp.num_stages)
+    torch_rec = runner.measure_one(
+        w,
+        shape,
+        dt,
+        w.impl("torch"),
+        device="cpu",
+        machine=MACHINE,
+        peaks=PEAKS,
+        timing_config=FAST,
+        run_id="r",
+    )
+    assert torch_rec["kernel_config"] is None  # no autotuned kernel ran

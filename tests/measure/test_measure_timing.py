@@ -234,6 +234,11 @@ def fake_cuda(monkeypatch, clock):
     monkeypatch.setattr(torch.cuda, "Event", make_event)
     monkeypatch.setattr(torch.cuda, "current_stream", lambda dev=None: "stream")
     monkeypatch.setattr(torch.cuda, "device", lambda idx: contextlib.nullcontext())
+    # 1 GHz (torch reports kHz); the sleep kernel is logged with its cycles and takes no fake time
+    monkeypatch.setattr(
+        torch.cuda, "get_device_properties", lambda dev: types.SimpleNamespace(clock_rate=10**6)
+    )
+    monkeypatch.setattr(torch.cuda, "_sleep", lambda cycles: log.append(f"sleep {cycles}"), raising=False)
     c = clock([1.0])
 
     def run(durations, **kwargs):
@@ -245,6 +250,7 @@ def fake_cuda(monkeypatch, clock):
 
         return measure(fn, device="cuda", **kwargs), log, sizes
 
+    run.log, run.clock = log, c
     return run
 
 
@@ -256,8 +262,13 @@ def test_gpu_loop_flushes_outside_the_events_and_sizes_from_l2(fake_cuda):
     assert sizes == [2 * 50 * 2**20]  # 2 × the device's L2, allocated once
     assert t.samples_s == (2.0,) * 10  # min_reps of the GPU config; the 5 s flush is never timed
     assert t.noise_target_met
-    # synchronised warm-up, then one batch of 10 timed repetitions (flush before the start event), one sync
-    assert log == ["sync"] + ["flush", "fn", "sync"] * 3 + ["flush", "record", "fn", "record"] * 10 + ["sync"]
+    # synchronised warm-up, then one batch of 10 timed repetitions, one sync; before each start event the flush,
+    # then a sleep covering the host's time: 2 x 2 s of host time per call is past the 10 ms cap
+    assert t.host_launch_s == 2.0 and t.sleep_s == timing.SLEEP_CAP_S
+    sleep = f"sleep {int(timing.SLEEP_CAP_S * 1e9)}"
+    assert log == ["sync"] + ["flush", "fn", "sync"] * 3 + ["flush", sleep, "record", "fn", "record"] * 10 + [
+        "sync"
+    ]
 
 
 def test_gpu_warmup_and_batches_ignore_the_cold_autotuning_call(fake_cuda):
@@ -289,6 +300,93 @@ def test_gpu_loop_respects_budget_and_max_reps(fake_cuda):
 def test_gpu_loop_without_flush(fake_cuda):
     t, log, sizes = fake_cuda([1.0] * 50, flush_l2=False, warmup_reps=1, min_reps=5)
     assert sizes == [] and "flush" not in log and t.count == 5
+    # warmup_reps=1 has no warm call: one extra call measures the host time the sleep must cover
+    assert log[:4] == ["sync", "fn", "sync", "fn"] and t.host_launch_s == 1.0
+
+
+def test_gpu_loop_without_busy_start_sleeps_never(fake_cuda):
+    t, log, _ = fake_cuda([1.0] * 50, busy_start=False, warmup_reps=2, min_reps=5)
+    assert not any(x.startswith("sleep") for x in log) and t.sleep_s is None and t.count == 5
+
+
+def test_sleep_covers_twice_the_host_time_plus_a_floor():
+    assert timing.sleep_seconds(5e-6) == pytest.approx(2 * 5e-6 + 20e-6)
+    assert timing.sleep_seconds(None) == pytest.approx(timing.SLEEP_FLOOR_S)
+    assert timing.sleep_seconds(1.0) == timing.SLEEP_CAP_S
+
+
+def test_method_description_says_how_the_start_is_held_and_the_order():
+    gpu = timing.method_description(TimingConfig(l2_bytes=2**20), "cuda", order=("triton", "torch"))
+    assert gpu["version"] == timing.METHOD_VERSION >= 2
+    assert gpu["start"].startswith("gpu-busy") and gpu["flush_bytes"] == 2**21
+    assert (gpu["order"], gpu["interleaved_with"]) == ("interleaved", ["triton", "torch"])
+    cpu = timing.method_description(TimingConfig.for_device("cpu"), "cpu", order=("torch",))
+    assert (cpu["start"], cpu["order"], cpu["interleaved_with"]) == ("host", "alone", [])
+
+
+# ---------------------------------------------------------------------------------------------- interleaving
+
+
+def test_cpu_implementations_alternate_a_b_a_b(clock):
+    c = clock([1.0] * 200)
+    calls, batches = [], []
+
+    def impl(name):
+        def fn():
+            calls.append(name)
+            c.fn()
+
+        return fn
+
+    cfg = TimingConfig(min_reps=6, max_reps=6, budget_s=1e9, warmup_reps=2, warmup_s=1e9, noise_target=0.0)
+    out = timing.measure_many(
+        {"a": impl("a"), "b": impl("b")}, device="cpu", config=cfg, on_batch=batches.append
+    )
+    assert set(out) == {"a", "b"} and out["a"].count == out["b"].count == 6
+    assert calls[:4] == ["a", "a", "b", "b"]  # each warmed up (cold + one warm call), a first
+    assert calls[4:] == ["a", "b"] * 6  # then one call of each per round, in order
+    assert batches == ["a", "b"] * 6
+
+
+def test_an_implementation_that_stops_early_leaves_the_rotation(clock):
+    c = clock([1.0] * 400)
+    calls = []
+    noisy = iter([1.0, 3.0] * 100)
+
+    def steady():
+        calls.append("s")
+        c.fn()
+
+    def jumpy():
+        calls.append("j")
+        c.now += next(noisy)
+
+    cfg = TimingConfig(min_reps=3, max_reps=8, budget_s=1e9, warmup_reps=1, warmup_s=1e9, noise_target=0.01)
+    out = timing.measure_many({"s": steady, "j": jumpy}, device="cpu", config=cfg)
+    assert out["s"].count == 3 and out["s"].noise_target_met  # stable: stops at min_reps
+    assert out["j"].count == 8 and out["j"].budget_exhausted  # noisy: runs to max_reps alone
+    timed = calls[2:]
+    assert timed[:6] == ["s", "j"] * 3 and timed[6:] == ["j"] * 5
+
+
+def test_gpu_batches_alternate_and_are_sliced_by_the_budget(fake_cuda, monkeypatch):
+    fake_cuda([1.0], warmup_reps=2)  # sets the fakes up (one measurement)
+    log, c = fake_cuda.log, fake_cuda.clock
+    log.clear()
+
+    def impl(name):
+        def fn():
+            log.append(name)
+            c.now += 1.0
+
+        return fn
+
+    # 1 s per call + 5 s flush = 6 s per repetition; a batch lasts at most 120 / 8 = 15 s -> 2 repetitions
+    cfg = TimingConfig(min_reps=6, max_reps=6, budget_s=120.0, warmup_reps=2, warmup_s=1e9, l2_bytes=2**20)
+    out = timing.measure_many({"a": impl("a"), "b": impl("b")}, device="cuda", config=cfg)
+    assert out["a"].count == out["b"].count == 6
+    timed = [x for x in log[log.index("record") - 2 :] if x in ("a", "b")]
+    assert timed == ["a", "a", "b", "b"] * 3
 
 
 # ---------------------------------------------------------------------------------------------- measure, real clock

@@ -34,8 +34,12 @@ METHOD = {"version": 1, "timer": "perf_counter", "flush": "none", "flush_bytes":
 
 def make_record(run_id: str, **over) -> dict:
     rec = {
-        "schema_version": 2,
+        "schema_version": 3,
         "method": METHOD,
+        "collective": None,
+        "kernel_config": None,
+        "best_baseline": "torch",
+        "notes": None,
         "run_id": run_id,
         "workload": "gemm",
         "family": "gemm",
@@ -127,8 +131,10 @@ def test_run_dir_names_and_no_clobber(tmp_path):
         ({"count": True}, "field 'count': expected an integer"),
         ({"schema_version": 4}, "field 'schema_version': expected one of 1, 2, 3, got 4"),
         ({"method": "fast"}, "field 'method': expected an object or null"),
-        ({"schema_version": 1}, "field 'method' is not in schema version 1"),
-        ({"extra": 1}, "field 'extra' is not in schema version 2"),
+        ({"schema_version": 1}, "field 'best_baseline' is not in schema version 1"),
+        ({"extra": 1}, "field 'extra' is not in schema version 3"),
+        ({"kernel_config": "BLOCK_M=64"}, "field 'kernel_config': expected an object or null"),
+        ({"schema_version": 2}, "field 'best_baseline' is not in schema version 2"),
         ({"status": "failed", "reason": None}, "field 'reason'"),
         ({"median_s": None}, "field 'median_s': must be a number when status is 'ok'"),
         ({"telemetry": {"before": None}}, "field 'telemetry.after' is missing"),
@@ -272,14 +278,23 @@ def test_sigkill_mid_run_keeps_records_and_files_readable(tmp_path):
     assert [int(r["count"]) for r in rows] == list(range(1, len(rows) + 1))
 
 
-def test_schema_1_records_still_load_and_version_2_requires_the_method():
+def test_older_records_still_load_and_newer_versions_require_their_fields():
+    newer = ("collective", "kernel_config", "best_baseline", "notes")
     v1 = make_record("r", schema_version=1)
-    del v1["method"]
+    for name in ("method", *newer):
+        del v1[name]
     assert validate_record(v1) is v1  # a run stored before the method was recorded stays readable
-    v2 = make_record("r")
+    v2 = make_record("r", schema_version=2)
+    for name in newer:
+        del v2[name]
+    assert validate_record(v2) is v2  # and one stored before the autotune config and best baseline
     del v2["method"]
     with pytest.raises(ResultsError, match="field 'method' is missing"):
         validate_record(v2)
+    v3 = make_record("r")
+    del v3["best_baseline"]
+    with pytest.raises(ResultsError, match="field 'best_baseline' is missing"):
+        validate_record(v3)
 
 
 def test_record_dataclass_is_the_field_list():

@@ -153,3 +153,47 @@ def test_backward_closure_runs_only_the_backward_and_repeats():
     assert [tuple(g.shape) for g in first] == [(1, 4, 67, 64), (1, 2, 67, 64), (1, 2, 67, 64)]
     assert reference.check(first, w.reference(inputs), "fp32").ok
     assert not inputs["q"].requires_grad  # the shared inputs are left untouched
+
+
+# ---------------------------------------------------------------------------------------------- baselines, GQA
+
+
+def test_sdpa_backends_form_the_baseline_pool_and_triton_is_not_in_it():
+    for name in ("attention_fwd", "attention_bwd"):
+        w = WORKLOADS[name]
+        assert [i.name for i in w.impls if i.baseline_pool] == [
+            i for i in attention_wl.ATTENTION_IMPLS if i != "triton"
+        ]
+        assert w.baseline.name == attention_wl.ATTENTION_BASELINE  # the fixed one, for the error rule
+
+
+def test_forward_gqa_expansion_is_setup_and_noted(monkeypatch):
+    import gpucompare.kernels.attention as kat
+
+    seen = []
+
+    def fake_sdpa(q, k, v, causal, sm_scale, backend):
+        seen.append((backend, k.shape[1], k.data_ptr()))
+        return q
+
+    monkeypatch.setattr(kat, "sdpa", fake_sdpa)
+    w = WORKLOADS["attention_fwd"]
+    shape = Shape("gqa", {"batch": 1, "hq": 4, "hkv": 2, "sq": 8, "sk": 8, "d": 16, "causal": False})
+    inputs = w.make_inputs(shape, "fp32", "cpu")
+    cpu = torch.device("cpu")
+    for name in ("sdpa-efficient", "sdpa-flash"):
+        fn = w.impl(name).build(inputs, "fp32")
+        fn()
+        fn()
+    (eff1, eff2, flash1, _) = seen
+    assert (
+        eff1[1] == 4 and eff1 == eff2
+    )  # expanded to the 4 query heads once, in setup: same tensor each call
+    assert flash1[1] == 2  # a native-GQA backend gets the 2 KV heads
+    assert "in setup (not timed)" in w.impl("sdpa-cudnn").notes(shape, "fp16", cpu)
+    assert w.impl("sdpa-flash").notes(shape, "fp16", cpu) is None
+    assert "the backward sums dK/dV" in WORKLOADS["attention_bwd"].impl("sdpa-efficient").notes(
+        shape, "fp16", cpu
+    )
+    mha = Shape("mha", {**shape.params, "hkv": 4})
+    assert w.impl("sdpa-cudnn").notes(mha, "fp16", cpu) is None

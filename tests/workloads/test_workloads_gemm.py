@@ -80,3 +80,44 @@ def test_model_shapes_are_the_layer_gemms_of_dims():
         s.label for s in all_shapes(g) + all_shapes(d) if s.label.startswith(("llama", "deepseek"))
     ]
     assert len(model_labels) == 7 + 6
+
+
+# ---------------------------------------------------------------------------------------------- fp8 accumulation
+
+
+@pytest.mark.parametrize(("cc", "triton_fast"), [((9, 0), True), ((8, 9), False)])
+def test_fp8_baseline_accumulates_like_the_triton_kernel_and_the_other_impl_does_not(
+    monkeypatch, cc, triton_fast
+):
+    import gpucompare.kernels.gemm as kgemm
+    from gpucompare.workloads import gemm as wgemm
+
+    calls = []
+    monkeypatch.setattr(kgemm, "FP8_FAST_ACCUM", True)  # tl.dot's default: fast on sm_90 only
+    monkeypatch.setattr(kgemm, "torch_matmul_fp8", lambda *a, fast_accum, **k: calls.append(fast_accum))
+    monkeypatch.setattr(wgemm.hw, "compute_capability", lambda device=None: cc)
+    inputs = {
+        "a": torch.empty(2, 2),
+        "b": torch.empty(2, 2),
+        "scale_a": torch.ones(()),
+        "scale_b": torch.ones(()),
+    }
+    w, shape, cpu = WORKLOADS["gemm"], WORKLOADS["gemm"].shape("67x45x129"), torch.device("cpu")
+    for name in ("torch", "torch-fp8-altacc"):
+        w.impl(name).build(inputs, "fp8")()
+    assert calls == [triton_fast, not triton_fast]
+    notes = {i.name: i.notes(shape, "fp8", cpu) for i in w.impls}
+    mode = "fast" if triton_fast else "promoted fp32"
+    assert notes["triton"].startswith(f"fp8 accumulation: {mode}")
+    assert notes["torch"].endswith("as the Triton kernel") and f"{mode} (use_fast_accum" in notes["torch"]
+    assert notes["torch-fp8-altacc"].endswith("unlike the Triton kernel")
+    assert w.impl("torch").notes(shape, "bf16", cpu) is None
+
+
+def test_the_other_accumulation_mode_exists_for_fp8_only():
+    from gpucompare.measure import runner
+
+    w = WORKLOADS["gemm"]
+    ok, why = w.availability("torch-fp8-altacc", "fp16", "cpu")
+    assert not ok and why == "torch-fp8-altacc exists for fp8 only"
+    assert all(c[3].name != "torch-fp8-altacc" for c in runner.plan("cpu", ["gemm"], ["fp16", "fp32"]))

@@ -1,7 +1,7 @@
 """``gpucompare run``: measure a tier of workloads here and write a run folder under ``--out``.
 
     gpucompare run [--tier cpu|gpu] [--only gemm,attention_fwd] [--dtypes fp16,bf16]
-                   [--budget SECONDS] [--out DIR] [--no-progress] [--nproc N] [--timeout SECONDS]
+                   [--budget SECONDS] [--out DIR] [--triton-cache FILE] [--no-progress] [--nproc N] [--timeout SECONDS]
 
 Collectives (``--only collective``) run under a distributed launch: ``torchrun --nproc-per-node N -m
 gpucompare run --only collective`` (multi-node: torchrun's rendezvous flags, or Slurm's ``srun``), or
@@ -65,6 +65,13 @@ def register(subparsers) -> None:
         metavar="S",
         help="timing budget per case in seconds (default: 1.0 on a GPU, 0.2 on the CPU); a case whose median "
         "is stable to 1 %% stops earlier",
+    )
+    p.add_argument(
+        "--triton-cache",
+        default=None,
+        metavar="FILE",
+        help="prebuilt Triton cache (gpucompare cache build; default .triton-cache/sm90.tgz), used on a GPU when its "
+        "Triton build hash matches",
     )
     p.add_argument(
         "--no-progress",
@@ -155,6 +162,7 @@ def main(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             command=command,
             budget_s=budget,
+            triton_cache_dir=getattr(args, "triton_cache", None),
         )
     except ValueError as exc:  # unknown workload / dtype / tier, or nothing to run
         raise GpucompareError(str(exc).splitlines()[0]) from None

@@ -34,6 +34,7 @@ from gpucompare.errors import GpucompareError, first_line
 from gpucompare.measure import device as devinfo
 from gpucompare.measure import distributed as dd
 from gpucompare.measure import runner, timing
+from gpucompare.measure.case import base_record, impl_available
 from gpucompare.measure.machine import describe_machine
 from gpucompare.results import RunWriter
 
@@ -120,8 +121,16 @@ def measure_collective_one(ctx: Context, index: int, w: Any, shape: Any, dtype: 
     from gpucompare.workloads.collective import bandwidths, bus_factor, message_bytes
 
     n, dev = ctx.launch.world_size, ctx.dev
-    rec = runner.base_record(
-        w, shape, dtype, impl, machine=ctx.machine, peaks=ctx.peaks, command=ctx.command, run_id=ctx.run_id
+    rec = base_record(
+        w,
+        shape,
+        dtype,
+        impl,
+        device=ctx.dev,
+        machine=ctx.machine,
+        peaks=ctx.peaks,
+        command=ctx.command,
+        run_id=ctx.run_id,
     )
     size = message_bytes(w.name, int(shape["bytes"]), dtype, n)
     backend = str(dist.get_backend())
@@ -135,7 +144,7 @@ def measure_collective_one(ctx: Context, index: int, w: Any, shape: Any, dtype: 
         "bus_factor": bus_factor(w.name, n),
     }
     case = _Case(ctx, index)
-    ok, why = runner._available(impl, dtype, dev, shape)
+    ok, why = impl_available(impl, dtype, dev, shape)
     if ok and dtype not in w.dtypes_for(dev):
         ok, why = False, f"{dtype} is not measured on this device ({dev})"
     ok, why = case.agree("start", ok, why)
@@ -287,8 +296,16 @@ def _stop(ctx: Context, index: int, label: str, w, shape, dtype, impl, exc: Gpuc
         reason = _failure_reason(ctx, index, exc)
     else:
         reason = f"rank {ctx.launch.rank}: {exc}"
-    rec = runner.base_record(
-        w, shape, dtype, impl, machine=ctx.machine, peaks=ctx.peaks, command=ctx.command, run_id=ctx.run_id
+    rec = base_record(
+        w,
+        shape,
+        dtype,
+        impl,
+        device=ctx.dev,
+        machine=ctx.machine,
+        peaks=ctx.peaks,
+        command=ctx.command,
+        run_id=ctx.run_id,
     )
     _write(ctx, {**rec, "status": "failed", "reason": reason})
     where = f" (records so far in {ctx.writer.path})" if ctx.writer else ""

@@ -1,67 +1,50 @@
-"""The runner: one (workload, shape, dtype, impl) → one results record; a whole tier → one run folder.
-
-For each case, in this order (``measure_one``):
-
-1. dtype runnable here and ``impl.available(dtype, device)``, else status ``skipped`` with the reason;
-2. seeded inputs (``workload.make_inputs(..., seed=0)``) and the reference on those inputs, then the
-   closure (``impl.build``) — none of this is timed;
-3. one call of the closure, checked with ``gpucompare.reference.check`` against the reference. For low
-   precision (fp16/bf16/fp8) a non-baseline implementation is also allowed ``BASELINE_FACTOR`` × the error of
-   the workload's baseline implementation on the same inputs (flash-attention's rule, see
-   gpucompare.reference).
-   A wrong, NaN or Inf output → status ``failed`` with the check's message, and nothing is timed;
-4. telemetry before, ``gpucompare.timing.measure``, telemetry after; achieved TFLOP/s and GB/s from
-   ``gpucompare.timing.throughput(flops, bytes, median)`` with the registry's counts.
-
-Any exception (an out-of-memory error included: ``out of memory at shape X while <phase>``) makes the
-record ``failed`` with a one-line reason; the suite goes on. After every case its tensors are released
-(``torch.cuda.empty_cache``; ``gc.collect`` after a failure) so large cases do not accumulate memory. A
-*sticky* CUDA error (illegal memory access, ...) leaves the process's CUDA context unusable: after a failure
-the context is probed, and :class:`DeviceLostError` (carrying the failed record) stops the suite with one
-clear message instead of hundreds of bogus failures. ``KeyboardInterrupt`` is not caught: records already
-written are kept by the writer.
-
-References run on the inputs' device (float64 on the GPU; a 16384³ reference GEMM takes ~0.2 s on an H100)
-and are freed before timing.
+"""The runner: a tier's cases (:func:`plan`), grouped by (workload, shape, dtype) and measured one group at a
+time (:func:`gpucompare.measure.case.measure_case`: checked, then the implementations timed interleaved) into
+one run folder (:func:`run_suite`).
 
 Triton: kernel modules are imported lazily by the workloads, through the ``gpucompare.kernels`` package, which
-sets Triton up first (:func:`gpucompare.hw.configure_triton`).
+sets Triton up first (:func:`gpucompare.hw.configure_triton`). A prebuilt Triton cache
+(``gpucompare cache build``, :mod:`gpucompare.measure.triton_cache`) is installed before the first case when
+its Triton build hash matches this one; ``run.json`` says whether it was used, and why not.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
-import inspect
-import math
-import socket
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 import torch
 
-from gpucompare import console, hw, reference
-from gpucompare.dtypes import LOW_PRECISION
-from gpucompare.errors import GpucompareError, first_line
-from gpucompare.measure import device as devinfo
-from gpucompare.measure import telemetry, timing
-from gpucompare.measure.machine import describe_machine, git_commit, local_bandwidth, local_peak, utc_now
-from gpucompare.results import DEFAULT_ROOT, Record, RunWriter
+from gpucompare import console, hw
+from gpucompare.measure import timing, triton_cache
+from gpucompare.measure.case import (
+    DeviceLostError,
+    cuda_context_error,
+    measure_case,
+    measure_one,
+    release_memory,
+)
+from gpucompare.measure.machine import describe_machine
+from gpucompare.measure.summary import (
+    _progress_detail,
+    format_seconds,
+    format_summary,
+    format_throughput,
+    percent_of_peak,
+    summary,
+)
+from gpucompare.results import DEFAULT_ROOT, RunWriter
+
+__all__ = [  # the one-case and summary names are re-exported: callers know them as runner.*
+    "TIERS", "DeviceLostError", "case_id", "cuda_context_error", "default_tier", "format_seconds",
+    "format_summary", "format_throughput", "group_cases", "measure_case", "measure_one", "percent_of_peak",
+    "plan", "release_memory", "run_suite", "summary",
+]  # fmt: skip
 
 TIERS = ("cpu", "gpu")
-
-
-class DeviceLostError(GpucompareError):
-    """A sticky CUDA error (illegal memory access, misaligned address, device-side assert, ...) left the
-    process's CUDA context unusable: every later case would fail the same way, so the suite stops.
-    ``record`` is the failed record of the case where it was detected (to be written before stopping)."""
-
-    def __init__(self, message: str, record: dict):
-        super().__init__(message)
-        self.record = record
 
 
 # ---------------------------------------------------------------- planning
@@ -74,7 +57,8 @@ def plan(
     *,
     device: torch.device | str | None = None,
 ) -> list[tuple[Any, Any, str, Any]]:
-    """The cases of a tier, in a fixed order: workloads (registry order) × shapes × dtypes × impls.
+    """The cases of a tier, in a fixed order: workloads (registry order) × shapes × dtypes × impls (an impl
+    only for the dtypes it exists for, ``Impl.only_dtypes``).
 
     ``only``: workload or family names (``workloads.select_workloads``; ``ValueError`` naming an unknown one). ``dtypes``: keep only these; a
     dtype the workload knows but this device cannot run is kept when asked for explicitly, so its record
@@ -100,8 +84,22 @@ def plan(
         for shape in w.tiers.get(tier, ()):
             for dt in chosen:
                 for impl in w.impls:
-                    cases.append((w, shape, dt, impl))
+                    only_for = getattr(impl, "only_dtypes", None)
+                    if only_for is None or dt in only_for:
+                        cases.append((w, shape, dt, impl))
     return cases
+
+
+def group_cases(cases: Sequence[tuple[Any, Any, str, Any]]) -> list[list[tuple[Any, Any, str, Any]]]:
+    """Consecutive cases of the same (workload, shape, dtype) together: the implementations timed
+    interleaved (:func:`measure_case`), in plan order."""
+    groups: list[list[tuple[Any, Any, str, Any]]] = []
+    for case in cases:
+        if groups and all(a is b or a == b for a, b in zip(groups[-1][0][:3], case[:3])):
+            groups[-1].append(case)
+        else:
+            groups.append([case])
+    return groups
 
 
 def case_id(workload: Any, shape: Any, dtype: str, impl: Any) -> str:
@@ -109,322 +107,23 @@ def case_id(workload: Any, shape: Any, dtype: str, impl: Any) -> str:
     return f"{workload.name}-{shape.label}-{dtype}-{impl.name}"
 
 
-# ---------------------------------------------------------------- one measurement
-
-
-def _sync(dev: torch.device) -> None:
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-
-
-def _is_oom(exc: BaseException) -> bool:
-    oom = getattr(torch.cuda, "OutOfMemoryError", None)
-    return (oom is not None and isinstance(exc, oom)) or "out of memory" in str(exc).lower()
-
-
-def _available(impl: Any, dtype: str, dev: torch.device, shape: Any) -> tuple[bool, str]:
-    """``impl.available(dtype, device, shape)``; the shape is passed where the impl takes it (size limits)."""
-    try:
-        params = inspect.signature(impl.available).parameters.values()
-        takes_shape = len(params) >= 3 or any(p.kind is p.VAR_POSITIONAL for p in params)
-    except (TypeError, ValueError):
-        takes_shape = False
-    return impl.available(dtype, dev, shape) if takes_shape else impl.available(dtype, dev)
-
-
-def _baseline_output(workload: Any, shape: Any, impl: Any, inputs: dict, dtype: str, dev: torch.device):
-    """Output of the workload's baseline impl on the same inputs, for the low-precision rule (or None)."""
-    if dtype not in LOW_PRECISION or impl.baseline:
-        return None
-    base = next((i for i in workload.impls if i.baseline), None)
-    if base is None:
-        return None
-    try:
-        ok, _ = _available(base, dtype, dev, shape)
-        if not ok:
-            return None
-        out = base.build(inputs, dtype)()
-        _sync(dev)
-        return out
-    except Exception:  # the baseline is only a help for the bound; without it the dtype bound applies
-        return None
-
-
-def _telemetry(dev: torch.device) -> dict:
-    """One NVML reading of the GPU ``dev`` (``cuda`` without an index: the current device)."""
-    if dev.type != "cuda":
-        return dict(telemetry.telemetry_snapshot())
-    return dict(telemetry.telemetry_snapshot(devinfo.cuda_index(dev)))
-
-
-def base_record(
-    workload: Any,
-    shape: Any,
-    dtype: str,
-    impl: Any,
-    *,
-    machine: Mapping[str, Any],
-    peaks: Mapping[str, Any],
-    command: str | None,
-    run_id: str,
-) -> dict:
-    """The record of a case before it is measured: what, where, with which versions (status ``failed``)."""
-    return Record(
-        run_id=run_id,
-        workload=workload.name,
-        family=workload.family,
-        intent=workload.intent,
-        shape=dict(shape.params),
-        shape_label=shape.label,
-        dtype=dtype,
-        impl=impl.name,
-        baseline=bool(impl.baseline),
-        mode=machine.get("mode", "gpu"),
-        chip_id=machine.get("chip_id"),
-        device_name=machine.get("device_name"),
-        local_peak_tflops=local_peak(peaks, dtype),
-        local_peak_bw_tbps=local_bandwidth(peaks),
-        local_peak_source=peaks.get("source"),
-        versions=dict(machine.get("versions") or {}),
-        command=command if command is not None else machine.get("command"),
-        git_commit=machine.get("git_commit", git_commit()),
-        timestamp=utc_now(),
-        hostname=machine.get("hostname") or socket.gethostname(),
-    ).to_dict()
-
-
-def measure_one(
-    workload: Any,
-    shape: Any,
-    dtype: str,
-    impl: Any,
-    *,
-    device: torch.device | str,
-    machine: Mapping[str, Any],
-    peaks: Mapping[str, Any],
-    timing_config: Any = None,
-    command: str | None = None,
-    run_id: str,
-    samples_out: list[float] | None = None,
-) -> dict:
-    """Check, then time, one case; return its record (schema version 1, see gpucompare.results).
-
-    ``samples_out``: a list that receives the per-repetition times (seconds) when the case is timed,
-    for pytest-benchmark to store. Raises :class:`DeviceLostError` (with the failed record) only when a
-    failure left the CUDA context unusable; every other failure is a ``failed`` record.
-    """
-    dev = torch.device(device)
-    config = timing_config if timing_config is not None else timing.TimingConfig.for_device(dev)
-    rec = base_record(
-        workload, shape, dtype, impl, machine=machine, peaks=peaks, command=command, run_id=run_id
-    )
-    rec["method"] = timing.method_description(config, dev)
-    where = f"{shape.label} ({dtype}, {impl.name})"
-    state = {"phase": "counting flops/bytes"}
-    oom = False
-    try:
-        result = _check_and_time(rec, state, workload, shape, dtype, impl, dev, config, samples_out)
-    except Exception as exc:
-        oom = _is_oom(exc)
-        if oom:
-            reason = f"out of memory at shape {where} while {state['phase']}"
-        else:
-            reason = f"{state['phase']} raised {first_line(exc)}"
-        result = {**rec, "status": "failed", "reason": reason}
-    # Out of the except block, so the traceback (and the tensors its frames hold) is gone: free this case's
-    # inputs, outputs and reference before the next case, whose sizes may need all of the memory.
-    release_memory(dev, collect=result["status"] == "failed")
-    if dev.type == "cuda" and result["status"] == "failed" and not oom:
-        broken = cuda_context_error(dev)
-        if broken is not None:
-            result["reason"] = (
-                f"{result['reason']}; the CUDA context is now unusable ({broken}): a sticky error such as "
-                "an illegal memory access, possibly raised asynchronously by an earlier kernel"
-            )
-            raise DeviceLostError(
-                f"CUDA context lost at {case_id(workload, shape, dtype, impl)} ({result['reason']}); "
-                "no further case can run in this process",
-                result,
-            )
-    return result
-
-
-def _check_and_time(
-    rec: dict[str, Any],
-    state: dict[str, str],
-    workload: Any,
-    shape: Any,
-    dtype: str,
-    impl: Any,
-    dev: torch.device,
-    timing_config: Any,
-    samples_out: list[float] | None,
-) -> dict:
-    """The body of :func:`measure_one`; ``state["phase"]`` says what it is doing (for failure messages)."""
-    rec["flops"] = int(workload.flops(shape))
-    rec["bytes"] = int(workload.bytes(shape, dtype))
-
-    state["phase"] = "availability check"
-    ok, why = _available(impl, dtype, dev, shape)
-    if not ok:
-        return {**rec, "status": "skipped", "reason": why or f"{impl.name} is not available here"}
-    if dtype not in tuple(workload.dtypes_for(dev)):
-        return {**rec, "status": "skipped", "reason": f"{dtype} is not measured on this device ({dev})"}
-
-    state["phase"] = "building inputs"
-    inputs = workload.make_inputs(shape, dtype, dev, seed=0)
-    state["phase"] = "computing the reference"
-    ref = workload.reference(inputs)  # on the inputs' device: the GPU computes its own float64 reference
-    _sync(dev)
-    state["phase"] = "building the implementation"
-    fn = impl.build(inputs, dtype)
-    state["phase"] = "first run"
-    out = fn()  # Triton compiles and autotunes here, never inside a timed sample
-    _sync(dev)
-    state["phase"] = "correctness check"
-    base_out = _baseline_output(workload, shape, impl, inputs, dtype, dev)
-    chk = reference.check(out, ref, dtype, baseline=base_out)
-    rec["rel_error"] = chk.rel_error if math.isfinite(chk.rel_error) else None
-    rec["error_bound"] = chk.bound
-    del out, ref, base_out  # the float64 reference can be GiBs: not held while timing
-    if not chk.ok:
-        return {**rec, "status": "failed", "reason": f"wrong output: {chk.message}"}
-    if dev.type == "cuda":
-        torch.cuda.empty_cache()
-
-    state["phase"] = "timing"
-    before = _telemetry(dev)  # NVML is read outside the timed loop only
-    t = timing.measure(fn, device=dev, config=timing_config)
-    after = _telemetry(dev)
-    tflops, gbps = timing.throughput(rec["flops"], rec["bytes"], t.median_s)
-    rec.update(
-        status="ok",
-        median_s=t.median_s,
-        p20_s=t.p20_s,
-        p80_s=t.p80_s,
-        min_s=t.min_s,
-        count=int(t.count),
-        cv=t.cv,
-        rel_iqr=t.rel_iqr,
-        noise_target_met=bool(t.noise_target_met),
-        tflops=tflops,
-        gbps=gbps,
-        telemetry={"before": before, "after": after},
-        throttled=telemetry.throttled(before, after),
-    )
-    if samples_out is not None:
-        samples_out.extend(float(x) for x in t.samples_s)
-    return rec
-
-
-def release_memory(dev: torch.device, collect: bool = False) -> None:
-    """Between cases: ``gc.collect()`` when asked (after a failure, whose traceback may have left reference
-    cycles holding tensors), then return the CUDA caching allocator's free blocks to the driver
-    (``torch.cuda.empty_cache``), so a 16384³ GEMM or a 16k-token attention starts from a clean device.
-    Never raises (a broken CUDA context is reported by :func:`cuda_context_error`)."""
-    if collect:
-        gc.collect()
-    if dev.type == "cuda":
-        with contextlib.suppress(Exception):  # a sticky CUDA error: cuda_context_error says so
-            torch.cuda.empty_cache()
-
-
-def cuda_context_error(dev: torch.device) -> str | None:
-    """None when the CUDA context of ``dev`` still works (a synchronize and a tiny kernel succeed), else the
-    one-line error. After an illegal memory access, a misaligned address or a device-side assert, every later
-    CUDA call in the process fails with the same error ("sticky" errors)."""
-    try:
-        torch.cuda.synchronize(dev)
-        probe = torch.ones(4, device=dev)
-        if float((probe + 1).sum().item()) != 8.0:
-            return "a probe kernel returned a wrong sum"
-    except Exception as exc:
-        return first_line(exc)
-    return None
-
-
-# ---------------------------------------------------------------- presentation (shared by the CLI and pytest)
-
-
-def percent_of_peak(record: Mapping[str, Any]) -> float | None:
-    """Achieved / local peak, in %: TFLOP/s for compute-intent work, GB/s for memory-intent work; None for
-    a collective (its roof is the link, see gpucompare.model.comm)."""
-    if record.get("status") != "ok" or record.get("intent") == "communication":
-        return None
-    if record.get("intent") == "memory":
-        bw = record.get("local_peak_bw_tbps")
-        return 100.0 * record["gbps"] / (bw * 1e3) if bw and record.get("gbps") is not None else None
-    peak = record.get("local_peak_tflops")
-    return 100.0 * record["tflops"] / peak if peak and record.get("tflops") is not None else None
-
-
-def format_seconds(s: float | None) -> str:
-    if s is None:
-        return "-"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if s >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
-
-
-def format_throughput(record: Mapping[str, Any]) -> str:
-    if record.get("status") != "ok":
-        return "-"
-    coll = record.get("collective") or {}
-    if record.get("intent") == "communication" and coll.get("busbw_gbps") is not None:
-        return f"{coll['busbw_gbps']:.4g} GB/s bus"
-    if record.get("intent") in ("memory", "communication"):
-        return f"{record['gbps']:.4g} GB/s"
-    return f"{record['tflops']:.4g} TFLOP/s"
-
-
-def summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60) -> list[console.Block]:
-    """The run's table (workload, impl, shape, dtype, median, throughput, % of local peak, status) and counts."""
-    records = list(records)
-    if not records:
-        return ["no measurements"]
-    table = console.Table(
-        "workload",
-        "impl",
-        "shape",
-        "dtype",
-        console.Column("median", "right"),
-        console.Column("throughput", "right"),
-        console.Column("% peak", "right", fmt=".1f"),
-        console.Column("status", wrap=True, colored=True),
-    )
-    for r in records:
-        status = r.get("status", "?")
-        if status != "ok" and r.get("reason"):
-            reason = r["reason"]
-            status += ": " + (reason if len(reason) <= reason_width else reason[: reason_width - 3] + "...")
-        table.add_row(
-            *(str(r.get(k)) for k in ("workload", "impl", "shape_label", "dtype")),
-            format_seconds(r.get("median_s")),
-            format_throughput(r),
-            percent_of_peak(r),
-            status,
-        )
-    statuses = (r.get("status", "?") for r in records)
-    return [table, console.counts_line(statuses, "cases", ("ok", "failed", "skipped"))]
-
-
-def format_summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60) -> str:
-    """:func:`summary` as plain text."""
-    return console.render(*summary(records, reason_width))
-
-
-def _progress_detail(record: Mapping[str, Any]) -> str:
-    if record["status"] == "ok":
-        return f"{format_seconds(record['median_s'])}, {format_throughput(record)}"
-    return record.get("reason") or ""
-
-
 # ---------------------------------------------------------------- a whole suite
 
 
 def default_tier() -> str:
     return "gpu" if hw.has_gpu() else "cpu"
+
+
+def use_triton_cache(dev: torch.device, packed: str | Path | None, stream: TextIO | None = None) -> dict:
+    """On a GPU, install the prebuilt Triton cache ``packed`` when it matches this Triton build and GPU, and
+    say so (or why not) on ``stream`` (stderr); what happened, for ``run.json``."""
+    if dev.type != "cuda":
+        return {"used": False, "message": "no GPU: Triton kernels run in the interpreter, nothing compiles"}
+    cc = hw.compute_capability(dev)
+    target = f"cuda:{cc[0]}{cc[1]}" if cc else None
+    status = triton_cache.use_for_run(Path(packed) if packed is not None else None, target)
+    print(f"gpucompare: {status.message}", file=stream if stream is not None else sys.stderr, flush=True)
+    return status.as_dict()
 
 
 def run_suite(
@@ -438,12 +137,15 @@ def run_suite(
     stream: TextIO | None = None,
     progress_stream: TextIO | None = None,
     budget_s: float | None = None,
+    triton_cache_dir: str | Path | None = None,
 ) -> Path:
     """Run a tier (``ValueError`` for bad names, before anything is written); return the run folder.
 
     Records are appended as they are measured (``RunWriter``); the summary table goes to ``stream``
     (stdout), the progress lines to ``progress_stream`` (stderr). ``budget_s``: the timing budget per case
-    instead of the device default (:meth:`gpucompare.timing.TimingConfig.for_device`).
+    instead of the device default (:meth:`gpucompare.timing.TimingConfig.for_device`). ``triton_cache_dir``:
+    the prebuilt Triton cache (default ``triton_cache.DEFAULT_PATH``), installed on a GPU when its build hash
+    and target match (:func:`use_triton_cache`).
     """
     dev = hw.default_device()
     config = timing.TimingConfig.for_device(dev)
@@ -460,17 +162,18 @@ def run_suite(
     command = command if command is not None else " ".join(["gpucompare", *sys.argv[1:]])
     machine, peaks = describe_machine(dev, command)
     machine["tier"] = tier
+    machine["triton_cache"] = use_triton_cache(dev, triton_cache_dir, progress_stream)
     writer = RunWriter(out_dir, machine)
-    lost: tuple[int, DeviceLostError] | None = None
+    lost: DeviceLostError | None = None
     with console.CaseProgress(len(cases), progress_stream, bar=progress) as bar:
-        for n, (w, shape, dt, impl) in enumerate(cases, start=1):
-            bar.start(case_id(w, shape, dt, impl))
+        for group in group_cases(cases):
+            w, shape, dt = group[0][:3]
             try:
-                rec = measure_one(
+                records = measure_case(
                     w,
                     shape,
                     dt,
-                    impl,
+                    [c[3] for c in group],
                     device=dev,
                     machine=writer.machine,
                     peaks=peaks,
@@ -479,17 +182,18 @@ def run_suite(
                     run_id=writer.run_id,
                 )
             except DeviceLostError as exc:
-                lost, rec = (n, exc), exc.record
-            writer.append(rec)
-            bar.finish(rec["status"], _progress_detail(rec))
+                lost, records = exc, exc.records
+            for rec in records:
+                writer.append(rec)
+                bar.start(case_id(w, shape, dt, next(c[3] for c in group if c[3].name == rec["impl"])))
+                bar.finish(rec["status"], _progress_detail(rec))
             if lost:
                 break
     console.echo(*summary(writer.records), f"results: {writer.path}", file=stream)
     if lost:
-        n, exc = lost
         raise DeviceLostError(
-            f"{exc}; stopped after {n} of {len(cases)} cases (records so far in {writer.path}); "
+            f"{lost}; stopped after {len(writer.records)} of {len(cases)} cases (records so far in {writer.path}); "
             "run the rest in a new process (e.g. --only with the remaining workloads)",
-            exc.record,
+            lost.record,
         ) from None
     return writer.path

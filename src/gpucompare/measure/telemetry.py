@@ -3,12 +3,14 @@
 :func:`telemetry_snapshot` gives SM/memory clocks, power, temperature and the clock-event (throttle) reasons.
 Every field is read on its own; a field the GPU does not support is None, and no NVML (no driver, no package)
 gives every field None with the reason in ``error``. It never raises. :func:`throttled` decides whether a
-measurement ran below its clock target.
+measurement ran below its clock target. :class:`Sampler` reads SM clock, power and temperature in a background
+thread *during* the timed window (min / median / max per implementation).
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -190,23 +192,19 @@ def telemetry_snapshot(index: int = 0) -> dict[str, Any]:
         fn = fn or nv.nvmlDeviceGetCurrentClocksThrottleReasons
         return decode_clock_event_reasons(int(fn(handle)))
 
-    def temperature() -> float:
-        sensor = getattr(nv, "NVML_TEMPERATURE_GPU", 0)
-        if hasattr(nv, "nvmlDeviceGetTemperature"):
-            return float(nv.nvmlDeviceGetTemperature(handle, sensor))
-        return float(nv.nvmlDeviceGetTemperatureV(handle, sensor))
+    sampled = _sample_readers(nv, handle)
 
     def violation(policy: str) -> Callable[[], int]:
         return lambda: int(nv.nvmlDeviceGetViolationStatus(handle, getattr(nv, policy)).violationTime)
 
     readers: dict[str, Callable[[], Any]] = {
-        "sm_clock_mhz": lambda: float(nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_SM)),
+        "sm_clock_mhz": sampled["sm_clock_mhz"],
         "sm_clock_max_mhz": lambda: float(nv.nvmlDeviceGetMaxClockInfo(handle, nv.NVML_CLOCK_SM)),
         "mem_clock_mhz": lambda: float(nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_MEM)),
         "mem_clock_max_mhz": lambda: float(nv.nvmlDeviceGetMaxClockInfo(handle, nv.NVML_CLOCK_MEM)),
-        "power_w": lambda: nv.nvmlDeviceGetPowerUsage(handle) / 1e3,
+        "power_w": sampled["power_w"],
         "power_limit_w": lambda: nv.nvmlDeviceGetEnforcedPowerLimit(handle) / 1e3,
-        "temperature_c": temperature,
+        "temperature_c": sampled["temperature_c"],
         "clock_event_reasons": reasons,
         **{key: violation(policy) for key, policy in VIOLATION_POLICIES.items()},
     }
@@ -241,3 +239,101 @@ def throttled(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None)
     if not known and grew is None:
         return None
     return bool(grew) or any(name in THROTTLE_REASONS for reasons in known for name in reasons)
+
+
+# ---------------------------------------------------------------------------------------------- during a measurement
+
+#: The fields the background sampler reads, and their NVML reader (handle -> value).
+SAMPLED_FIELDS = ("sm_clock_mhz", "power_w", "temperature_c")
+SAMPLE_INTERVAL_S = 0.02
+
+
+def _sample_readers(nv: Any, handle: Any) -> dict[str, Callable[[], float]]:
+    def temperature() -> float:
+        sensor = getattr(nv, "NVML_TEMPERATURE_GPU", 0)
+        if hasattr(nv, "nvmlDeviceGetTemperature"):
+            return float(nv.nvmlDeviceGetTemperature(handle, sensor))
+        return float(nv.nvmlDeviceGetTemperatureV(handle, sensor))
+
+    return {
+        "sm_clock_mhz": lambda: float(nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_SM)),
+        "power_w": lambda: nv.nvmlDeviceGetPowerUsage(handle) / 1e3,
+        "temperature_c": temperature,
+    }
+
+
+def _spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    xs = sorted(values)
+    mid = len(xs) // 2
+    median = xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+    return {"min": xs[0], "median": median, "max": xs[-1]}
+
+
+class Sampler:
+    """NVML readings of SM clock, power and temperature every ``interval_s`` in a background thread while a
+    measurement runs (``with Sampler(index) as s: ...``), each tagged with the implementation being timed
+    (:meth:`tag`, the ``on_batch`` hook of :func:`gpucompare.measure.timing.measure_many`).
+
+    :meth:`summary` gives, for one tag (or all readings), the count and min / median / max of each field;
+    without NVML, ``error`` says why and there are no readings. Never raises.
+    """
+
+    def __init__(self, index: int = 0, interval_s: float = SAMPLE_INTERVAL_S) -> None:
+        self.index, self.interval_s = int(index), float(interval_s)
+        self._tag: str | None = None
+        self._readings: list[tuple[str | None, dict[str, float]]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: str | None = None
+        self._readers: dict[str, Callable[[], float]] = {}
+
+    def tag(self, name: str | None) -> None:
+        """Readings from now on belong to ``name``."""
+        self._tag = name
+
+    def __enter__(self) -> Sampler:
+        nv, why = _nvml()
+        if nv is None:
+            self.error = why
+            return self
+        try:
+            self._readers = _sample_readers(nv, _nvml_handle(nv, self.index))
+        except Exception as exc:
+            self.error = f"no NVML handle for GPU {self.index}: {first_line(exc)}"
+            return self
+        self._thread = threading.Thread(target=self._loop, name="gpucompare-nvml-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5 * self.interval_s + 1.0)
+
+    def _loop(self) -> None:
+        while True:
+            self.read_once()
+            if self._stop.wait(self.interval_s):
+                return
+
+    def read_once(self) -> None:
+        """One reading of every field (a field that fails is left out of it, its error kept)."""
+        values: dict[str, float] = {}
+        for key, read in self._readers.items():
+            try:
+                values[key] = float(read())
+            except Exception as exc:  # NotSupported, NoPermission, ...: this field only
+                self.error = f"{key}: {first_line(exc)}"
+        if values:
+            self._readings.append((self._tag, values))
+
+    def summary(self, tag: str | None = None) -> dict[str, Any]:
+        """``{"samples": n, "interval_s": .., "error": .., <field>: {"min", "median", "max"} or None}`` over the
+        readings tagged ``tag`` (all readings when None)."""
+        rows = [v for t, v in list(self._readings) if tag is None or t == tag]
+        out: dict[str, Any] = {"samples": len(rows), "interval_s": self.interval_s, "error": self.error}
+        for key in SAMPLED_FIELDS:
+            out[key] = _spread([r[key] for r in rows if key in r])
+        return out

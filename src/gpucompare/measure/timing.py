@@ -1,11 +1,24 @@
 """The one timing rule, used by the runner, the benchmarks and the CLI.
 
 GPU (``method="cuda-events+l2-flush"``): warm-up, then repetitions each preceded by a write of a buffer of
-twice the device's L2 size (so every repetition starts from a cold L2, like a kernel inside a model), with
-a pair of CUDA events around the call only -- the flush is on the same stream before the start event, so it
-is never inside the timed interval.
+twice the device's L2 size (so every repetition starts from a cold L2, like a kernel inside a model), then a
+``torch.cuda._sleep`` kernel, then a pair of CUDA events around the call only. The flush is on the same
+stream before the start event, so it is never inside the timed interval. The sleep keeps the GPU busy
+across the start event: it lasts ``HOST_MARGIN`` × the call's host time (measured in the warm-up: the
+Python and the launches of one call, without a synchronise) + ``SLEEP_FLOOR_S``, so the host has queued the
+start event *and all of the call's kernels* before the sleep ends, and the host's launch time never enters
+a sample (without it, a kernel shorter than its launch overhead was timed as its launch; Triton's launch
+costs more host time than cuBLAS's, so that bias was against Triton). CUDA-graph replay would do the same
+for short kernels; the sleep is used because it needs nothing of the closure (autotuners, allocations).
 
 CPU (``method="perf_counter"``): warm-up, then ``time.perf_counter`` around each call; no cache flush.
+
+Interleaving (:func:`measure_many`): the implementations of one case are measured together, in rounds:
+one batch of each, in a fixed order (A B A B ...), each with its own samples, stop rule and budget, so
+they see the same clock, power and temperature state (no implementation is timed right after seconds of
+its own autotuning while the other runs on a cooled GPU). On the GPU a batch is at most
+``budget_s / INTERLEAVE_SLICES`` long when there are several implementations, so they alternate often.
+``on_batch(name)`` is called before each batch (the runner's NVML sampler tags its readings with it).
 
 Warm-up: the first (cold) call may compile and autotune Triton kernels or pick cuBLAS algorithms, so it is
 never a sample and its duration counts neither towards ``warmup_s`` nor towards the per-repetition
@@ -17,11 +30,8 @@ time budget ``budget_s`` or ``max_reps`` is reached; the :class:`Timing` record 
 (``noise_target_met``, ``budget_exhausted``) and the noise it reached. ``min_reps`` is a floor: a call that
 is slower than ``budget_s / min_reps`` still gets ``min_reps`` samples.
 
-Percentiles use linear interpolation between order statistics (numpy's default, Hyndman-Fan type 7):
-for sorted samples ``x_0..x_{n-1}``, ``q(p) = x_i + (x_{i+1} - x_i)·f`` where ``i + f = p·(n-1)``.
-
-Achieved throughput is computed only by :func:`throughput` (from the workload registry's FLOP and byte
-counts divided by the median).
+The statistics of the samples (percentiles, the noise measure) and the achieved throughput are computed in
+:mod:`gpucompare.measure.stats` (re-exported here).
 """
 
 from __future__ import annotations
@@ -29,22 +39,34 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-import statistics
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 
 from gpucompare import hw
 from gpucompare.measure import device as devinfo
+from gpucompare.measure.stats import METHOD_CPU, Timing, percentile, relative_iqr, summarise, throughput
+
+__all__ = ["Timing", "TimingConfig", "measure", "measure_many", "percentile", "relative_iqr", "summarise",
+           "throughput"]  # fmt: skip
 
 METHOD_GPU = "cuda-events+l2-flush"
-METHOD_CPU = "perf_counter"
 #: The version of the timing method: raise it whenever a change here can move a measured time (timer, flush,
 #: warm-up, stop rule), so results taken before and after the change are told apart (``record["method"]``).
-METHOD_VERSION = 1
+#: 1: flush, events around the call. 2: + the GPU kept busy across the start event (sleep sized to the host's
+#: launch time) and the implementations of a case interleaved (A B A B).
+METHOD_VERSION = 2
+#: The sleep before the start event: ``HOST_MARGIN`` × the call's host time + ``SLEEP_FLOOR_S``, at most
+#: ``SLEEP_CAP_S``; cycles at the SM's maximum clock (a lower clock makes it last longer, never shorter).
+HOST_MARGIN = 2.0
+SLEEP_FLOOR_S = 20e-6
+SLEEP_CAP_S = 10e-3
+ASSUMED_SM_CLOCK_HZ = 2.0e9  # when the device reports no clock rate (H100/H200 boost: 1.98 GHz)
+#: With several implementations, a GPU batch lasts at most budget_s / INTERLEAVE_SLICES.
+INTERLEAVE_SLICES = 8
 
 
 @dataclass(frozen=True)
@@ -64,6 +86,7 @@ class TimingConfig:
     noise_target: float = 0.01
     flush_l2: bool = True
     l2_bytes: int | None = None
+    busy_start: bool = True  # GPU: the sleep before the start event (see the module docstring)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.min_reps, int) and self.min_reps >= 1):
@@ -94,8 +117,11 @@ class TimingConfig:
         return cls(min_reps=3, max_reps=200, budget_s=0.2, warmup_reps=2, warmup_s=0.02, flush_l2=False)
 
 
-def method_description(config: TimingConfig, device: torch.device | str) -> dict[str, Any]:
-    """How a measurement with ``config`` on ``device`` is taken, as stored in each record (``method``)."""
+def method_description(
+    config: TimingConfig, device: torch.device | str, order: Sequence[str] = ()
+) -> dict[str, Any]:
+    """How a measurement with ``config`` on ``device`` is taken, as stored in each record (``method``);
+    ``order``: the implementations measured together, in their round order (interleaved when two or more)."""
     dev = torch.device(device)
     gpu = dev.type == "cuda"
     flush_bytes = None
@@ -107,6 +133,14 @@ def method_description(config: TimingConfig, device: torch.device | str) -> dict
         "timer": METHOD_GPU if gpu else METHOD_CPU,
         "flush": "write" if flush_bytes else "none",
         "flush_bytes": flush_bytes,
+        "start": (
+            f"gpu-busy: torch.cuda._sleep of {HOST_MARGIN:g} x the call's host time + {SLEEP_FLOOR_S * 1e6:g} us "
+            "before the start event"
+            if gpu and config.busy_start
+            else "host"
+        ),
+        "order": "interleaved" if len(order) > 1 else "alone",
+        "interleaved_with": list(order) if len(order) > 1 else [],
         "warmup_reps": config.warmup_reps,
         "warmup_s": config.warmup_s,
         "cold_call_excluded": True,
@@ -118,169 +152,73 @@ def method_description(config: TimingConfig, device: torch.device | str) -> dict
     }
 
 
-@dataclass(frozen=True)
-class Timing:
-    """The statistics of one measurement; times in seconds.
-
-    ``cv = stdev / mean`` (sample standard deviation, n - 1; 0 for one sample);
-    ``rel_iqr = (p75 - p25) / median``; ``noise_target_met``: ``rel_iqr <= noise_target`` with at
-    least two samples; ``budget_exhausted``: the loop stopped on the time budget or ``max_reps``
-    before the noise target was met.
-    """
-
-    samples_s: tuple[float, ...]
-    median_s: float
-    p20_s: float
-    p80_s: float
-    min_s: float
-    max_s: float
-    mean_s: float
-    count: int
-    cv: float
-    rel_iqr: float
-    noise_target: float
-    noise_target_met: bool
-    budget_exhausted: bool
-    method: str
-
-
-def percentile(sorted_samples: Sequence[float], p: float) -> float:
-    """The ``p``-quantile (0 <= p <= 1) of already sorted samples, by linear interpolation (type 7)."""
-    if not sorted_samples:
-        raise ValueError("percentile of no samples")
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"quantile must be in [0, 1], got {p!r}")
-    pos = p * (len(sorted_samples) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_samples) - 1)
-    frac = pos - lo
-    return sorted_samples[lo] + (sorted_samples[hi] - sorted_samples[lo]) * frac
-
-
-def relative_iqr(samples: Sequence[float]) -> float:
-    """(p75 - p25) / median of the samples (inf when the median is 0 but the spread is not)."""
-    xs = sorted(samples)
-    iqr = percentile(xs, 0.75) - percentile(xs, 0.25)
-    med = percentile(xs, 0.5)
-    if med > 0:
-        return iqr / med
-    return 0.0 if iqr == 0 else math.inf
-
-
-def summarise(
-    samples: Sequence[float],
-    noise_target: float = 0.01,
-    *,
-    method: str = METHOD_CPU,
-    budget_exhausted: bool = False,
-) -> Timing:
-    """Statistics of per-repetition times (seconds); pure. Raises ValueError for no samples or a negative,
-    NaN or infinite one."""
-    xs = [float(x) for x in samples]
-    if not xs:
-        raise ValueError("summarise needs at least one sample")
-    bad = [x for x in xs if not math.isfinite(x) or x < 0]
-    if bad:
-        raise ValueError(f"timing samples must be finite and >= 0, got {bad[0]!r}")
-    if not (math.isfinite(noise_target) and noise_target >= 0):
-        raise ValueError(f"noise_target must be a finite number >= 0, got {noise_target!r}")
-    srt = sorted(xs)
-    mean = statistics.fmean(xs)
-    stdev = statistics.stdev(xs) if len(xs) > 1 else 0.0
-    rel = relative_iqr(srt)
-    return Timing(
-        samples_s=tuple(xs),
-        median_s=percentile(srt, 0.5),
-        p20_s=percentile(srt, 0.2),
-        p80_s=percentile(srt, 0.8),
-        min_s=srt[0],
-        max_s=srt[-1],
-        mean_s=mean,
-        count=len(xs),
-        cv=stdev / mean if mean > 0 else 0.0,
-        rel_iqr=rel,
-        noise_target=float(noise_target),
-        noise_target_met=len(xs) >= 2 and rel <= noise_target,
-        budget_exhausted=bool(budget_exhausted),
-        method=method,
-    )
-
-
-def throughput(
-    flops: float | None, bytes_: float | None, seconds: float
-) -> tuple[float | None, float | None]:
-    """(achieved TFLOP/s, achieved GB/s) = (flops / s / 1e12, bytes / s / 1e9); None for a None count.
-
-    The only place achieved throughput is computed: ``flops`` and ``bytes_`` are the workload registry's
-    counts, ``seconds`` the median time.
-    """
-    if (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, (int, float))
-        or not math.isfinite(seconds)
-        or seconds <= 0
-    ):
-        raise ValueError(f"seconds must be a finite positive number, got {seconds!r}")
-    out: list[float | None] = []
-    for name, value, scale in (("flops", flops, 1e12), ("bytes", bytes_, 1e9)):
-        if value is None:
-            out.append(None)
-            continue
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or value < 0
-        ):
-            raise ValueError(f"{name} must be a finite number >= 0 or None, got {value!r}")
-        out.append(value / seconds / scale)
-    return out[0], out[1]
-
-
 # ---------------------------------------------------------------------------------------------- measure
 
 
 def measure(
-    fn: Callable[[], Any],
-    *,
-    device: torch.device | str,
-    config: TimingConfig | None = None,
-    min_reps: int | None = None,
-    max_reps: int | None = None,
-    budget_s: float | None = None,
-    warmup_reps: int | None = None,
-    warmup_s: float | None = None,
-    noise_target: float | None = None,
-    flush_l2: bool | None = None,
-    l2_bytes: int | None = None,
+    fn: Callable[[], Any], *, device: torch.device | str, config: TimingConfig | None = None, **overrides: Any
 ) -> Timing:
     """Time the zero-argument ``fn`` on ``device`` by the rule of this module.
 
-    Settings come from ``config`` (default :meth:`TimingConfig.for_device`), each overridden by the keyword
-    of the same name when given.
+    Settings come from ``config`` (default :meth:`TimingConfig.for_device`), each overridden by a keyword of
+    the same name (``min_reps=``, ``budget_s=``, ``flush_l2=``, ...) when given and not None.
     """
-    if not callable(fn):
-        raise ValueError(f"measure needs a zero-argument callable, got {type(fn).__name__}")
+    return measure_many({"fn": fn}, device=device, config=config, **overrides)["fn"]
+
+
+def measure_many(
+    fns: Mapping[str, Callable[[], Any]],
+    *,
+    device: torch.device | str,
+    config: TimingConfig | None = None,
+    on_batch: Callable[[str], None] | None = None,
+    **overrides: Any,
+) -> dict[str, Timing]:
+    """Time the implementations ``fns`` (name -> zero-argument callable) of one case, interleaved (see the
+    module docstring); their Timings by name. ``on_batch(name)`` runs before each batch of ``name``."""
+    if not fns or not all(callable(f) for f in fns.values()):
+        bad = next((f for f in fns.values() if not callable(f)), None)
+        raise ValueError(f"measure needs zero-argument callables, got {type(bad).__name__}")
     dev = torch.device(device)
     if dev.type not in ("cuda", "cpu"):
         raise ValueError(f"unsupported device {dev}: measure runs on a CUDA GPU or the CPU")
     if dev.type == "cuda" and not hw.has_gpu():
         raise ValueError(f"device {dev} requested, but torch sees no CUDA GPU here")
     cfg = config if config is not None else TimingConfig.for_device(dev)
-    overrides = {
-        "min_reps": min_reps,
-        "max_reps": max_reps,
-        "budget_s": budget_s,
-        "warmup_reps": warmup_reps,
-        "warmup_s": warmup_s,
-        "noise_target": noise_target,
-        "flush_l2": flush_l2,
-        "l2_bytes": l2_bytes,
-    }
+    unknown = sorted(set(overrides) - set(TimingConfig.__dataclass_fields__))
+    if unknown:
+        raise TypeError(f"measure got unknown settings {unknown}")
     cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
+    states = [_State(name, fn) for name, fn in fns.items()]
     if dev.type == "cuda":
-        return _measure_cuda(fn, dev, cfg)
-    return _measure_cpu(fn, cfg)
+        _measure_cuda(states, dev, cfg, on_batch)
+    else:
+        _measure_cpu(states, cfg, on_batch)
+    method = METHOD_GPU if dev.type == "cuda" else METHOD_CPU
+    return {
+        st.name: replace(
+            summarise(st.samples, cfg.noise_target, method=method, budget_exhausted=st.exhausted),
+            host_launch_s=st.host_s,
+            sleep_s=st.sleep_s,
+        )
+        for st in states
+    }
+
+
+@dataclass
+class _State:
+    """One implementation in the interleaved loop."""
+
+    name: str
+    fn: Callable[[], Any]
+    samples: list[float] = field(default_factory=list)
+    spent: float = 0.0  # seconds of its own batches (its budget)
+    per_rep: float | None = None  # wall seconds of one warm repetition, from the warm-up
+    host_s: float | None = None
+    sleep_s: float | None = None
+    sleep_cycles: int = 0
+    done: bool = False
+    exhausted: bool = False
 
 
 def _stop(samples: list[float], cfg: TimingConfig, elapsed: float) -> tuple[bool, bool]:
@@ -309,10 +247,11 @@ def _gc_paused():
 
 
 def _warm_up(
-    fn: Callable[[], Any], cfg: TimingConfig, sync: Callable[[], None], flush: Callable[[], None]
-) -> float | None:
-    """Warm-up; return the mean wall time of one warm repetition (flush + call + sync) in seconds, or None
-    when there was no warm call.
+    st: _State, cfg: TimingConfig, sync: Callable[[], None], flush: Callable[[], None], host: bool = False
+) -> None:
+    """Warm-up of one implementation; sets ``st.per_rep`` (mean wall time of a warm flush + call + sync, or
+    None without a warm call) and, with ``host``, ``st.host_s`` (the longest host time of a warm call,
+    without its synchronise; one extra call measures it when the warm-up had none).
 
     The first call is the cold one (Triton compilation and autotuning, cuBLAS heuristics and workspace,
     lazy module loading) and may take many seconds: it counts towards ``warmup_reps`` but neither towards
@@ -320,29 +259,73 @@ def _warm_up(
     all, or until ``warmup_s`` seconds have passed since the cold call ended.
     """
     flush()
-    fn()
+    st.fn()
     sync()
-    n, start = 1, time.perf_counter()
+    n, start, hosts = 1, time.perf_counter(), []
     while n < cfg.warmup_reps and time.perf_counter() - start < cfg.warmup_s:
         flush()
-        fn()
+        t0 = time.perf_counter()
+        st.fn()
+        hosts.append(time.perf_counter() - t0)
         sync()
         n += 1
-    return (time.perf_counter() - start) / (n - 1) if n > 1 else None
+    st.per_rep = (time.perf_counter() - start) / (n - 1) if n > 1 else None
+    if host and not hosts:
+        flush()
+        t0 = time.perf_counter()
+        st.fn()
+        hosts.append(time.perf_counter() - t0)
+        sync()
+    st.host_s = max(hosts) if hosts else None
 
 
-def _measure_cpu(fn: Callable[[], Any], cfg: TimingConfig) -> Timing:
-    _warm_up(fn, cfg, lambda: None, lambda: None)
-    samples: list[float] = []
+def _batch_size(st: _State, cfg: TimingConfig, interleaved: bool) -> int:
+    """Repetitions in the next GPU batch of ``st``: enough for ``min_reps`` first, then a quarter of the
+    samples so far, never past ``max_reps`` nor (after ``min_reps``) the remaining budget; with several
+    implementations at most ``budget_s / INTERLEAVE_SLICES`` of time."""
+    n = len(st.samples)
+    per_rep = st.per_rep if st.per_rep is not None else (max(st.spent / n, 1e-6) if n else None)
+    if per_rep is None:
+        return 1  # no warm call to learn from: one repetition, then use what was measured
+    batch = min(max(cfg.min_reps - n, n // 4, 1), cfg.max_reps - n)
+    if n >= cfg.min_reps:
+        batch = min(batch, int(max(cfg.budget_s - st.spent, 0.0) / max(per_rep, 1e-6)))
+    if interleaved:
+        batch = min(batch, int(cfg.budget_s / INTERLEAVE_SLICES / max(per_rep, 1e-6)))
+    return max(1, batch)
+
+
+def _interleave(
+    states: list[_State],
+    cfg: TimingConfig,
+    run_batch: Callable[[_State, int], list[float]],
+    batch_size: Callable[[_State], int],
+    on_batch: Callable[[str], None] | None,
+) -> None:
+    """Rounds of one batch per unfinished implementation, in the given order, until each has stopped."""
     with _gc_paused():
-        start = time.perf_counter()
-        while True:
-            t0 = time.perf_counter()
-            fn()
-            samples.append(time.perf_counter() - t0)
-            stop, exhausted = _stop(samples, cfg, time.perf_counter() - start)
-            if stop:
-                return summarise(samples, cfg.noise_target, method=METHOD_CPU, budget_exhausted=exhausted)
+        while not all(st.done for st in states):
+            for st in states:
+                if st.done:
+                    continue
+                if on_batch is not None:
+                    on_batch(st.name)
+                t0 = time.perf_counter()
+                st.samples.extend(run_batch(st, batch_size(st)))
+                st.spent += time.perf_counter() - t0
+                st.done, st.exhausted = _stop(st.samples, cfg, st.spent)
+
+
+def _measure_cpu(states: list[_State], cfg: TimingConfig, on_batch) -> None:
+    for st in states:
+        _warm_up(st, cfg, lambda: None, lambda: None)
+
+    def one(st: _State, _n: int) -> list[float]:
+        t0 = time.perf_counter()
+        st.fn()
+        return [time.perf_counter() - t0]
+
+    _interleave(states, cfg, one, lambda st: 1, on_batch)
 
 
 def _flush_buffer(nbytes: int, dev: torch.device) -> torch.Tensor:
@@ -350,7 +333,18 @@ def _flush_buffer(nbytes: int, dev: torch.device) -> torch.Tensor:
     return torch.empty(-(-nbytes // 4), dtype=torch.int32, device=dev)
 
 
-def _measure_cuda(fn: Callable[[], Any], dev: torch.device, cfg: TimingConfig) -> Timing:
+def sm_clock_hz(dev: torch.device) -> float:
+    """The SM's maximum clock (Hz) as torch reports it, else ``ASSUMED_SM_CLOCK_HZ``."""
+    khz = getattr(torch.cuda.get_device_properties(dev), "clock_rate", None)
+    return float(khz) * 1e3 if khz else ASSUMED_SM_CLOCK_HZ
+
+
+def sleep_seconds(host_s: float | None) -> float:
+    """The sleep before each start event for a call whose host time is ``host_s`` seconds."""
+    return min(HOST_MARGIN * (host_s or 0.0) + SLEEP_FLOOR_S, SLEEP_CAP_S)
+
+
+def _measure_cuda(states: list[_State], dev: torch.device, cfg: TimingConfig, on_batch) -> None:
     idx = devinfo.cuda_index(dev)
     dev = torch.device("cuda", idx)
     flush_buf = None
@@ -359,6 +353,7 @@ def _measure_cuda(fn: Callable[[], Any], dev: torch.device, cfg: TimingConfig) -
         if not l2:
             raise ValueError(f"cannot size the L2 flush: {dev} reports no L2 cache size; pass l2_bytes")
         flush_buf = _flush_buffer(2 * l2, dev)
+    sleeper = getattr(torch.cuda, "_sleep", None) if cfg.busy_start else None
 
     def flush() -> None:
         if flush_buf is not None:
@@ -368,37 +363,31 @@ def _measure_cuda(fn: Callable[[], Any], dev: torch.device, cfg: TimingConfig) -
         torch.cuda.synchronize(dev)
 
     with torch.cuda.device(idx):
-        # Everything (flush, events, fn's kernels) goes to the current stream of the device: the flush is
-        # ordered before the start event, and the events bracket exactly fn's work.
+        # Everything (flush, sleep, events, fn's kernels) goes to the current stream of the device: the flush
+        # and the sleep are ordered before the start event, and the events bracket exactly fn's work.
         stream = torch.cuda.current_stream(dev)
         sync()
-        per_rep = _warm_up(fn, cfg, sync, flush)
-        samples: list[float] = []
-        with _gc_paused():
-            start = time.perf_counter()
-            while True:
-                elapsed = time.perf_counter() - start
-                remaining = max(cfg.budget_s - elapsed, 0.0)
-                if per_rep is None and samples:  # no warm call to learn from: use what was measured so far
-                    per_rep = max(elapsed / len(samples), 1e-6)
-                # Batches of repetitions are queued back to back (the GPU never waits on Python between
-                # them) and synchronised once; a batch never outlasts the remaining budget after min_reps.
-                batch = max(cfg.min_reps - len(samples), len(samples) // 4, 1)
-                batch = min(batch, cfg.max_reps - len(samples))
-                if len(samples) >= cfg.min_reps and per_rep is not None:
-                    batch = max(1, min(batch, int(remaining / max(per_rep, 1e-6))))
-                elif per_rep is None:
-                    batch = 1
-                events = []
-                for _ in range(batch):
-                    flush()
-                    begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                    begin.record(stream)
-                    fn()
-                    end.record(stream)
-                    events.append((begin, end))
-                sync()  # elapsed_time needs both events completed
-                samples.extend(b.elapsed_time(e) / 1e3 for b, e in events)
-                stop, exhausted = _stop(samples, cfg, time.perf_counter() - start)
-                if stop:
-                    return summarise(samples, cfg.noise_target, method=METHOD_GPU, budget_exhausted=exhausted)
+        clock = sm_clock_hz(dev) if sleeper is not None else 0.0
+        for st in states:
+            _warm_up(st, cfg, sync, flush, host=sleeper is not None)
+            if sleeper is not None:
+                st.sleep_s = sleep_seconds(st.host_s)
+                st.sleep_cycles = int(st.sleep_s * clock)
+
+        def batch(st: _State, n: int) -> list[float]:
+            # queued back to back (the GPU never waits on Python between repetitions), synchronised once
+            events = []
+            for _ in range(n):
+                flush()
+                if st.sleep_cycles:
+                    sleeper(st.sleep_cycles)
+                begin, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                begin.record(stream)
+                st.fn()
+                end.record(stream)
+                events.append((begin, end))
+            sync()  # elapsed_time needs both events completed
+            return [b.elapsed_time(e) / 1e3 for b, e in events]
+
+        interleaved = len(states) > 1
+        _interleave(states, cfg, batch, lambda st: _batch_size(st, cfg, interleaved), on_batch)

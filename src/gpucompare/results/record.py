@@ -7,8 +7,13 @@ and the runner's record all derive from the dataclass, so a field is added in on
 Schema versions: 1 (the first), 2 adds ``method`` (how the time was measured: timer, flush, stop rule,
 warm-up, with the method's own version, see ``gpucompare.measure.timing.method_description``), 3 adds
 ``collective`` (a collective's world size, backend and its version, algorithm, size moved, algbw and busbw,
-see ``gpucompare.measure.distributed``; null for every other workload) and the intent ``communication``.
-Records of an older version load with the newer fields absent.
+see ``gpucompare.measure.distributed``; null for every other workload), the intent ``communication``,
+``kernel_config`` (the autotune config each Triton kernel of the implementation chose, by kernel name),
+``best_baseline`` (the implementation that is this case's baseline: where the workload has a pool of vendor
+implementations, the SDPA backends, the fastest that passed its check, and only its record has ``baseline``
+True) and ``notes`` (what the implementation does beyond the operation, e.g. a GQA expansion done in setup).
+Version 3 records also carry ``telemetry.during`` (NVML SM clock, power and temperature min / median / max,
+sampled while the case was timed). Records of an older version load with the newer fields absent.
 """
 
 from __future__ import annotations
@@ -75,6 +80,9 @@ class Record:
     hostname: str = _f("str", "")
     method: dict | None = _f("object?", since=2)  # noqa: RUF009
     collective: dict | None = _f("object?", since=3)  # noqa: RUF009
+    kernel_config: dict | None = _f("object?", since=3)  # noqa: RUF009
+    best_baseline: str | None = _f("str?", since=3)
+    notes: str | None = _f("str?", since=3)
     schema_version: int = _f("int", SCHEMA_VERSION)
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,7 +105,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
 }
 # Fields a record with status "ok" must carry as numbers.
 OK_REQUIRED = ("median_s", "p20_s", "p80_s", "min_s", "count", "flops", "bytes")
-NESTED = ("shape", "telemetry", "versions", "method", "collective")
+NESTED = ("shape", "telemetry", "versions", "method", "collective", "kernel_config")
 MACHINE_REQUIRED: dict[str, str] = {"run_id": "str", "mode": "str"}
 
 

@@ -15,6 +15,13 @@ storage bytes of one element):
 
 ``Impl.available`` with a shape also refuses sizes that cannot fit (``sdpa-math`` materialises the full score
 matrix).
+
+Baselines: the SDPA backends form a pool (``Impl.baseline_pool``); per case, the fastest backend that passed its
+check is the baseline (the record's ``best_baseline``). ``sdpa-flash`` stays the workload's fixed baseline for
+the low-precision error rule. GQA: a backend without native grouped-query attention (``efficient``, ``cudnn``)
+gets K/V expanded to the query heads; in the forward that copy is made in setup, not timed (noted in the
+record: it then reads ``hq/hkv`` times the K/V bytes a native kernel reads); in the backward the expansion is
+part of the graph, so its backward (the sum of dK/dV over each group) is timed, as in real use.
 """
 
 from __future__ import annotations
@@ -173,6 +180,14 @@ def _forward_fn(impl: str) -> Callable[[ModuleType, dict], Callable[..., torch.T
     return get
 
 
+def _expands_gqa(impl: str, hq: int, hkv: int) -> bool:
+    """An SDPA backend without native GQA (``kernels.attention.sdpa`` repeats K/V for it) at hq != hkv."""
+    if impl == "triton" or hq == hkv:
+        return False
+    native = getattr(kernel("attention"), "_GQA_NATIVE", frozenset({"flash", "math"}))
+    return impl.removeprefix("sdpa-") not in native
+
+
 def _builder(impl: str, backward: bool) -> Builder:
     get = _forward_fn(impl)
 
@@ -184,6 +199,9 @@ def _builder(impl: str, backward: bool) -> Builder:
                 raise ValueError(why)
         if not backward:
             q, k, v = inputs["q"], inputs["k"], inputs["v"]
+            group = q.shape[1] // k.shape[1]
+            if _expands_gqa(impl, q.shape[1], k.shape[1]):  # in setup, not timed (see the module docstring)
+                k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
             return lambda: f(q, k, v)
         # Forward once here (never timed); the closure runs only the backward over the stored graph.
         q, k, v = (inputs[n].detach().requires_grad_(True) for n in ("q", "k", "v"))
@@ -260,6 +278,25 @@ def head_dim_ok(mod: ModuleType, dtype: str, device: torch.device, shape: Shape 
     return True, ""
 
 
+def _gqa_notes(impl: str, backward: bool):
+    def notes(shape: Shape, dtype: str, device: torch.device) -> str | None:
+        try:
+            expands = _expands_gqa(impl, int(shape["hq"]), int(shape["hkv"]))
+        except Exception:  # the kernel module cannot be imported: its availability check says why
+            return None
+        if not expands:
+            return None
+        g = int(shape["hq"]) // int(shape["hkv"])
+        if backward:
+            return (
+                f"GQA: K/V repeated {g}x to the query heads inside the graph; the backward sums dK/dV over each "
+                "group (timed, as in real use)"
+            )
+        return f"GQA: K/V repeated {g}x to the query heads in setup (not timed); reads {g}x the K/V bytes"
+
+    return notes
+
+
 def _impl(name: str, backward: bool):
     """The Triton kernel or one SDPA backend (``sdpa-<backend>``) of ``gpucompare.kernels.attention``."""
     build = _builder(name, backward)
@@ -273,6 +310,8 @@ def _impl(name: str, backward: bool):
         triton=False,
         baseline=name == ATTENTION_BASELINE,
         extra=_sdpa_extra(name, backward),
+        baseline_pool=True,
+        notes=_gqa_notes(name, backward),
     )
 
 

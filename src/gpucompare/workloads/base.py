@@ -65,12 +65,21 @@ class Impl:
     ``available(dtype, device, shape=None) -> (ok, reason)``: honest, never raises; ``reason`` says why not.
     ``build(inputs, dtype) -> fn``: does all setup (imports, graph for the backward, ...) and returns a
     zero-argument closure whose call is what gets timed.
+    ``baseline_pool``: one of several vendor implementations (the SDPA backends) of which, per case, the
+    fastest that passed its check is the baseline (the runner records it as ``best_baseline``).
+    ``only_dtypes``: the dtypes it exists for (None: all of the workload's); the plan leaves the others out.
+    ``notes(shape, dtype, device) -> str | None``: what the implementation does beyond the operation, stored in the
+    record (a GQA expansion in setup, the fp8 accumulation mode).
     """
 
     name: str
     baseline: bool
     available: Callable[..., tuple[bool, str]]
     build: Builder
+    triton: bool = False  # a Triton kernel (its compiled form is what ``gpucompare cache build`` prebuilds)
+    baseline_pool: bool = False
+    only_dtypes: tuple[str, ...] | None = None
+    notes: Callable[[Shape, str, torch.device], str | None] | None = None
 
 
 def kernel_impl(
@@ -83,11 +92,21 @@ def kernel_impl(
     baseline: bool = False,
     extra: Extra | None = None,
     probe: str | None = None,
+    **fields: Any,
 ) -> Impl:
     """An Impl backed by ``gpucompare.kernels.<module>`` (imported lazily; see
-    :func:`gpucompare.workloads.availability.kernel_available`)."""
+    :func:`gpucompare.workloads.availability.kernel_available`); ``fields``: the other :class:`Impl` fields."""
     available = kernel_available(name, module, functions, triton=triton, extra=extra, probe=probe)
-    return Impl(name=name, baseline=baseline, available=available, build=build)
+    only = fields.get("only_dtypes")
+    if only is not None:
+        base_available = available
+
+        def available(dtype: str, device: torch.device | str, shape: Shape | None = None) -> tuple[bool, str]:
+            if dtype not in only:
+                return False, f"{name} exists for {', '.join(only)} only"
+            return base_available(dtype, device, shape)
+
+    return Impl(name=name, baseline=baseline, available=available, build=build, triton=triton, **fields)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -265,7 +284,9 @@ class Workload:
         self._check_params(shape)
         self._check_dtype(dtype)
         dev = torch.device(device)
-        gen = torch.Generator(device=dev)
+        gen = torch.Generator(
+            device=dev if dev.type != "meta" else "cpu"
+        )  # meta: shapes only (cache builder)
         gen.manual_seed(int(seed))
         return self.inputs_fn(shape.params, dtype, dev, gen)
 
@@ -311,5 +332,8 @@ def element_bytes(dtype: str) -> int:
 def randn(shape: tuple[int, ...], gen: torch.Generator, device: torch.device, dtype: str) -> torch.Tensor:
     """Standard normal in float32 from ``gen``, cast to the storage dtype (fp8: left in float32 for the
     caller to quantise)."""
-    x = torch.randn(shape, generator=gen, device=device, dtype=torch.float32)
+    if torch.device(device).type == "meta":  # no data: the Triton cache builder needs shapes and dtypes only
+        x = torch.empty(shape, device=device, dtype=torch.float32)
+    else:
+        x = torch.randn(shape, generator=gen, device=device, dtype=torch.float32)
     return x if dtype == "fp8" else x.to(dtypes.torch_dtype(dtype))

@@ -6,13 +6,19 @@ Cost model, ``M×N×K`` (A ``M×K`` @ B ``K×N``): ``F = 2·M·N·K``; ``B = (M�
 except fp8: inputs 1 B, bf16 output 2 B.
 
 The model shapes are one layer's projections of :mod:`gpucompare.dims` (Llama-3-70B, DeepSeek-V3's dense layers).
+
+fp8 accumulation: on sm_90 the fp8 tensor cores can accumulate in a reduced-precision accumulator ("fast
+accumulation") or promote to fp32 every few k-steps. ``gpucompare.kernels.gemm.FP8_FAST_ACCUM`` says which the
+Triton kernel does; the baseline ``torch`` (``torch._scaled_mm``) is called in the same mode, and
+``torch-fp8-altacc`` (fp8 only) in the other, so both modes are published. Each fp8 record's ``notes`` names
+its mode.
 """
 
 from __future__ import annotations
 
 import torch
 
-from gpucompare import dtypes, reference
+from gpucompare import dtypes, hw, reference
 from gpucompare.dims import DEEPSEEK_V3, LLAMA3_70B, TransformerDims
 from gpucompare.workloads.availability import kernel
 from gpucompare.workloads.base import Builder, Params, Shape, Workload, element_bytes, kernel_impl, randn
@@ -67,19 +73,50 @@ def _reference(inputs: dict) -> torch.Tensor:
 # ------------------------------------------------------------------------------------ implementations
 
 
-def _builder(fn: str, fp8_fn: str) -> Builder:
+def _builder(fn: str, fp8_fn: str, fp8_accum: str | None = None) -> Builder:
+    """``fp8_accum``: for the torch fp8 path, ``"same"`` as the Triton kernel's accumulation or ``"other"``."""
+
     def build(inputs: dict, dtype: str):
         mod = kernel("gemm")
         a, b = inputs["a"], inputs["b"]
         if dtype == "fp8":
             f8 = getattr(mod, fp8_fn)
             sa, sb, out_dtype = inputs["scale_a"], inputs["scale_b"], dtypes.torch_dtype(FP8_OUT_DTYPE)
-            return lambda: f8(a, b, sa, sb, out_dtype=out_dtype)
+            if fp8_accum is None:
+                return lambda: f8(a, b, sa, sb, out_dtype=out_dtype)
+            fast = triton_fp8_fast_accum(a.device) == (fp8_accum == "same")
+            return lambda: f8(a, b, sa, sb, out_dtype=out_dtype, fast_accum=fast)
         f = getattr(mod, fn)
         tf32 = dtype == "tf32"
         return lambda: f(a, b, allow_tf32=tf32)
 
     return build
+
+
+def triton_fp8_fast_accum(device: torch.device | str) -> bool:
+    """Does the Triton fp8 kernel accumulate fast on ``device``? ``FP8_FAST_ACCUM`` and an sm_90 GPU: Triton's
+    imprecise fp8 accumulation (``max_num_imprecise_acc``) exists on sm_90 only; elsewhere it sums in fp32."""
+    return bool(kernel("gemm").FP8_FAST_ACCUM) and hw.compute_capability(device) == (9, 0)
+
+
+def _fp8_notes(side: str):
+    """``notes`` of an fp8 record: the accumulation mode of the Triton kernel (``side="triton"``) or of the
+    torch call made in the ``"same"`` / ``"other"`` mode, on ``device``."""
+
+    def notes(shape: Shape, dtype: str, device: torch.device) -> str | None:
+        if dtype != "fp8":
+            return None
+        try:
+            fast = triton_fp8_fast_accum(device)
+        except Exception:  # the kernel module cannot be imported: its availability check says why
+            return None
+        if side == "triton":
+            return f"fp8 accumulation: {'fast (not promoted to fp32)' if fast else 'promoted fp32'} (tl.dot)"
+        fast = fast if side == "same" else not fast
+        mode = "fast (use_fast_accum=True)" if fast else "promoted fp32 (use_fast_accum=False)"
+        return f"fp8 accumulation: {mode}, {'as' if side == 'same' else 'unlike'} the Triton kernel"
+
+    return notes
 
 
 def _scaled_mm_fits(mod, dtype: str, device: torch.device, shape: Shape | None) -> tuple[bool, str]:
@@ -97,16 +134,29 @@ _IMPLS = (
         _builder("matmul", "matmul_fp8"),
         triton=True,
         probe="triton_available",
+        notes=_fp8_notes("triton"),
     ),
     kernel_impl(
         "torch",
         "gemm",
         ("torch_matmul", "torch_matmul_fp8"),
-        _builder("torch_matmul", "torch_matmul_fp8"),
+        _builder("torch_matmul", "torch_matmul_fp8", "same"),
         triton=False,
         baseline=True,
         extra=_scaled_mm_fits,
         probe="torch_available",
+        notes=_fp8_notes("same"),
+    ),
+    kernel_impl(
+        "torch-fp8-altacc",
+        "gemm",
+        ("torch_matmul_fp8", "FP8_FAST_ACCUM"),
+        _builder("torch_matmul", "torch_matmul_fp8", "other"),
+        triton=False,
+        extra=_scaled_mm_fits,
+        probe="torch_available",
+        only_dtypes=("fp8",),
+        notes=_fp8_notes("other"),
     ),
 )
 

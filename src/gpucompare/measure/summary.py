@@ -1,0 +1,83 @@
+"""The run's summary, shared by ``gpucompare run`` and ``pytest bench/``: the table, % of the local peak, and
+the one-line progress detail of a record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from gpucompare import console
+
+
+def percent_of_peak(record: Mapping[str, Any]) -> float | None:
+    """Achieved / local peak, in %: TFLOP/s for compute-intent work, GB/s for memory-intent work; None for
+    a collective (its roof is the link, see gpucompare.model.comm)."""
+    if record.get("status") != "ok" or record.get("intent") == "communication":
+        return None
+    if record.get("intent") == "memory":
+        bw = record.get("local_peak_bw_tbps")
+        return 100.0 * record["gbps"] / (bw * 1e3) if bw and record.get("gbps") is not None else None
+    peak = record.get("local_peak_tflops")
+    return 100.0 * record["tflops"] / peak if peak and record.get("tflops") is not None else None
+
+
+def format_seconds(s: float | None) -> str:
+    if s is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def format_throughput(record: Mapping[str, Any]) -> str:
+    if record.get("status") != "ok":
+        return "-"
+    coll = record.get("collective") or {}
+    if record.get("intent") == "communication" and coll.get("busbw_gbps") is not None:
+        return f"{coll['busbw_gbps']:.4g} GB/s bus"
+    if record.get("intent") in ("memory", "communication"):
+        return f"{record['gbps']:.4g} GB/s"
+    return f"{record['tflops']:.4g} TFLOP/s"
+
+
+def summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60) -> list[console.Block]:
+    """The run's table (workload, impl, shape, dtype, median, throughput, % of local peak, status) and counts."""
+    records = list(records)
+    if not records:
+        return ["no measurements"]
+    table = console.Table(
+        "workload",
+        "impl",
+        "shape",
+        "dtype",
+        console.Column("median", "right"),
+        console.Column("throughput", "right"),
+        console.Column("% peak", "right", fmt=".1f"),
+        console.Column("status", wrap=True, colored=True),
+    )
+    for r in records:
+        status = r.get("status", "?")
+        if status != "ok" and r.get("reason"):
+            reason = r["reason"]
+            status += ": " + (reason if len(reason) <= reason_width else reason[: reason_width - 3] + "...")
+        table.add_row(
+            *(str(r.get(k)) for k in ("workload", "impl", "shape_label", "dtype")),
+            format_seconds(r.get("median_s")),
+            format_throughput(r),
+            percent_of_peak(r),
+            status,
+        )
+    statuses = (r.get("status", "?") for r in records)
+    return [table, console.counts_line(statuses, "cases", ("ok", "failed", "skipped"))]
+
+
+def format_summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60) -> str:
+    """:func:`summary` as plain text."""
+    return console.render(*summary(records, reason_width))
+
+
+def _progress_detail(record: Mapping[str, Any]) -> str:
+    if record["status"] == "ok":
+        return f"{format_seconds(record['median_s'])}, {format_throughput(record)}"
+    return record.get("reason") or ""

@@ -1,0 +1,157 @@
+"""The prebuilt Triton cache: built here for sm_90 from the GPU tier's own cases, complete (a second pass in a
+fresh process compiles nothing), pruned, relocatable, and refused with a reason when the Triton build differs.
+
+The build runs ``python -m gpucompare.measure.cache_build`` in subprocesses (the interpreter is on in this one)
+over a small part of the tier: two copy shapes and one decode-attention shape. The GEMM decode
+shapes, which go through the autotuner, are opt-in (``GPUCOMPARE_COMPILE_ALL=1``: about a minute on 2 cores).
+Skipped, with the reason, when this Triton build cannot compile for CUDA here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from gpucompare.measure import triton_cache
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = ("--only", "copy,decode_attention", "--shapes", "n2^26,n2^30,llama3-70b-b8-ctx32k")
+
+
+def _builder(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"}
+    env.pop("TRITON_INTERPRET", None)
+    env.pop("TRITON_CACHE_DIR", None)
+    return subprocess.run(
+        [sys.executable, "-m", "gpucompare.measure.cache_build", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+def _summary(proc: subprocess.CompletedProcess) -> dict:
+    assert proc.stdout.strip(), proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from kernels._sm90_compile import ptxas_problem  # the sm_90 compile tool's own check
+
+    why = ptxas_problem()
+    if why:
+        pytest.skip(f"cannot compile for sm_90 here: {why}")
+    out = tmp_path_factory.mktemp("cache") / "sm90.tgz"
+    proc = _builder("--out", str(out), *SMALL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, _summary(proc)
+
+
+def test_the_build_compiles_the_tier_cases_and_packs_cubin_and_metadata_only(built):
+    out, summary = built
+    # copy: one kernel per dtype (fp32, bf16), the same for both sizes; decode: partial and reduce per dtype
+    assert summary["compiles"] == summary["kernels"] == 6 and summary["hits"] == 0
+    manifest = triton_cache.read_manifest(out)
+    assert manifest["target"] == "cuda:90" and manifest["triton_hash"] == triton_cache.triton_build_hash()
+    assert manifest["kernels"] == 6 and 0 < manifest["size_bytes"] <= 20 * 2**20
+    assert sorted(c["case"] for c in manifest["cases"]) == sorted(
+        f"{w}-{dt}-triton"
+        for w in ("copy-n2^26", "copy-n2^30", "decode_attention-llama3-70b-b8-ctx32k")
+        for dt in ("fp32" if w.startswith("copy") else "fp16", "bf16")
+    )
+    assert out.stat().st_size <= 20 * 2**20 and summary["packed_bytes"] == out.stat().st_size
+    with tarfile.open(out) as tar:
+        names = tar.getnames()
+        assert names[0] == triton_cache.MANIFEST
+        assert {Path(n).suffix for n in names[1:]} == {
+            ".cubin",
+            ".json",
+        }  # no .ttir/.ttgir/.llir/.ptx/.source
+        groups = [n for n in names if Path(n).name.startswith("__grp__")]
+        assert len(groups) == 6
+        for name in groups:
+            children = json.loads(tar.extractfile(name).read())["child_paths"]
+            assert all(n == path and "/" not in path for n, path in children.items())  # relocatable
+
+
+def test_a_second_pass_in_a_fresh_process_compiles_nothing(built):
+    out, _ = built
+    proc = _builder("--out", str(out), "--verify", *SMALL)
+    summary = _summary(proc)
+    assert proc.returncode == 0 and summary == {"compiles": 0, "hits": 6, "missed": []}
+
+
+def test_a_case_outside_the_cache_is_compiled_and_named(built):
+    out, _ = built
+    proc = _builder("--out", str(out), "--verify", "--only", "triad", "--shapes", "n2^26")
+    summary = _summary(proc)
+    assert proc.returncode == 1 and summary["compiles"] == 2
+    assert summary["missed"] == ["triad-n2^26-bf16-triton", "triad-n2^26-fp32-triton"]
+
+
+def test_install_rewrites_the_paths_and_refuses_another_triton_build(built, tmp_path):
+    out, _ = built
+    status = triton_cache.install(out, tmp_path / "cache", "cuda:90")
+    assert status.used and "6 kernels" in status.message
+    for grp in (tmp_path / "cache").rglob("__grp__*.json"):
+        for path in json.loads(grp.read_text())["child_paths"].values():
+            assert Path(path).is_absolute() and Path(path).is_file()
+    assert not triton_cache.check(out, "cuda:100").used  # another GPU
+    moved = tmp_path / "moved.tgz"
+    manifest = {**triton_cache.read_manifest(out), "triton_hash": "0" * 64, "triton_version": "3.5.0"}
+    with tarfile.open(moved, "w:gz") as tar:
+        triton_cache._add(tar, triton_cache.MANIFEST, json.dumps(manifest).encode())
+    status = triton_cache.check(moved, "cuda:90")
+    assert not status.used and "built with Triton 3.5.0 build 000000000000" in status.message
+    assert "kernels compile here" in status.message
+    assert not triton_cache.check(tmp_path / "nothing.tgz", "cuda:90").used
+
+
+@pytest.mark.skipif(not os.environ.get("GPUCOMPARE_COMPILE_ALL"), reason="slow: set GPUCOMPARE_COMPILE_ALL=1")
+def test_autotuned_gemm_configs_are_all_cached(tmp_path):
+    out = tmp_path / "sm90.tgz"
+    args = ("--only", "gemm_decode", "--shapes", "llama3-70b-out-m8")
+    build = _summary(_builder("--out", str(out), *args))
+    assert build["compiles"] >= 2  # every config the autotuner keeps after pruning
+    proc = _builder("--out", str(out), "--verify", *args)
+    assert proc.returncode == 0 and _summary(proc)["compiles"] == 0
+
+
+def test_the_runner_installs_a_matching_cache_and_says_why_not_otherwise(
+    built, tmp_path, monkeypatch, capsys
+):
+    import io
+
+    import torch
+
+    from gpucompare import cli
+    from gpucompare.measure import runner
+
+    out, _ = built
+    monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "triton"))
+    monkeypatch.setattr(runner.hw, "compute_capability", lambda device=None: (9, 0))
+    said = io.StringIO()
+    status = runner.use_triton_cache(torch.device("cuda"), out, said)
+    assert (
+        status["used"]
+        and status["kernels"] == 6
+        and status["triton_hash"] == triton_cache.triton_build_hash()
+    )
+    assert said.getvalue().startswith(f"gpucompare: Triton cache at {out}: 6 kernels, installed into")
+    assert len(list((tmp_path / "triton").rglob("*.cubin"))) == 6
+    monkeypatch.setattr(runner.hw, "compute_capability", lambda device=None: (8, 0))
+    status = runner.use_triton_cache(torch.device("cuda"), out, said)
+    assert not status["used"] and "built for cuda:90, this GPU is cuda:80" in said.getvalue()
+    assert not runner.use_triton_cache(torch.device("cpu"), out)["used"]
+    assert cli.main(["cache", "check", "--out", str(out)]) == 0
+    assert cli.main(["cache", "check", "--out", str(tmp_path / "none.tgz")]) == 1
+    assert "no prebuilt Triton cache" in capsys.readouterr().out
