@@ -5,13 +5,16 @@
 
 Default tier: ``gpu`` when a CUDA GPU is present, else ``cpu`` (Triton in interpreter mode, the measured
 CPU peak as the roof). Progress on stderr: a bar with the ETA in a terminal, else (or with ``--no-progress``)
-one line per case; the summary table on stdout (``gpucompare.console``). Unknown workloads or dtypes are a one-line error with exit status 2.
+one line per case; the summary table on stdout (``gpucompare.console``). Unknown workloads or dtypes, ``--tier
+gpu`` without a GPU and an ``--out`` that cannot be written are a one-line error with exit status 2, before
+anything is measured. Exit status 1 when a case failed (a wrong output, an error), so ``run && report`` stops.
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 
 from gpucompare.errors import GpucompareError
 from gpucompare.results import DEFAULT_ROOT
@@ -84,8 +87,10 @@ def main(args: argparse.Namespace) -> int:
         if value:
             parts += [flag, value if isinstance(value, str) else ",".join(value)]
     command = shlex.join([*parts, "--out", args.out])
+    from gpucompare.results import load_run
+
     try:
-        runner.run_suite(
+        folder = runner.run_suite(
             args.tier,
             args.only,
             args.dtypes,
@@ -96,4 +101,12 @@ def main(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:  # unknown workload / dtype / tier, or nothing to run
         raise GpucompareError(str(exc).splitlines()[0]) from None
+    records = load_run(folder).records
+    failed = sum(r["status"] == "failed" for r in records)
+    if failed:
+        print(
+            f"gpucompare run: {failed} of {len(records)} cases failed (see the table): exit status 1",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -49,7 +49,7 @@ from gpucompare.errors import GpucompareError, first_line
 from gpucompare.measure import device as devinfo
 from gpucompare.measure import telemetry, timing
 from gpucompare.measure.machine import describe_machine, git_commit, local_bandwidth, local_peak, utc_now
-from gpucompare.results import DEFAULT_ROOT, Record, RunWriter
+from gpucompare.results import DEFAULT_ROOT, Record, RunWriter, check_writable
 
 TIERS = ("cpu", "gpu")
 
@@ -418,7 +418,10 @@ def run_suite(
     progress_stream: TextIO | None = None,
     budget_s: float | None = None,
 ) -> Path:
-    """Run a tier (``ValueError`` for bad names, before anything is written); return the run folder.
+    """Run a tier (``ValueError`` for bad names, or ``--tier gpu`` without a GPU, before anything is written);
+    return the run folder. ``out_dir`` is created and test-written before anything is measured
+    (``ResultsError`` when it cannot be written). run.json records the planned case count and, once the last
+    case is written, ``finished: true``.
 
     Records are appended as they are measured (``RunWriter``); the summary table goes to ``stream``
     (stdout), the progress lines to ``progress_stream`` (stderr). ``budget_s``: the timing budget per case
@@ -431,15 +434,18 @@ def run_suite(
             raise ValueError(f"the timing budget must be a positive number of seconds, got {budget_s!r}")
         config = dataclasses.replace(config, budget_s=float(budget_s))
     tier = tier or default_tier()
+    if tier == "gpu" and dev.type != "cuda":
+        raise ValueError("tier 'gpu' needs a CUDA GPU and this machine has none; use tier 'cpu'")
     cases = plan(tier, only, dtypes, device=dev)
     if not cases:
         raise ValueError(
             f"nothing to run for tier {tier!r} with workloads {only or 'all'} and dtypes {dtypes or 'all'}"
         )
+    check_writable(out_dir)  # before the minutes of measuring, not after
     command = command if command is not None else " ".join(["gpucompare", *sys.argv[1:]])
     machine, peaks = describe_machine(dev, command)
     machine["tier"] = tier
-    writer = RunWriter(out_dir, machine)
+    writer = RunWriter(out_dir, machine, planned_cases=len(cases))
     lost: tuple[int, DeviceLostError] | None = None
     with console.CaseProgress(len(cases), progress_stream, bar=progress) as bar:
         for n, (w, shape, dt, impl) in enumerate(cases, start=1):
@@ -463,6 +469,8 @@ def run_suite(
             bar.finish(rec["status"], _progress_detail(rec))
             if lost:
                 break
+    if not lost:
+        writer.finish()
     console.echo(*summary(writer.records), f"results: {writer.path}", file=stream)
     if lost:
         n, exc = lost
