@@ -8,7 +8,6 @@ detail``), judged by the same rule.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -16,6 +15,7 @@ from gpucompare.claims import bases as B
 from gpucompare.claims.types import BasisVerdict, WorkloadRatios
 from gpucompare.claims.verdicts import fmt, held, times
 from gpucompare.specs import Chip, ChipDB
+from gpucompare.values import is_number
 
 
 class PairRule(Protocol):
@@ -108,7 +108,7 @@ def _wanted(workloads: tuple[str, ...], basis: str) -> bool:
 
 def _ratio(row: Any, basis: str) -> float | None:
     r = _field(row, "ratio")
-    if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r)):
+    if r is not None and not is_number(r):
         raise ValueError(f"workload_ratios: {basis}: ratio must be a finite number or None, got {r!r}")
     return None if r is None else float(r)
 

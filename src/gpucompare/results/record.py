@@ -11,12 +11,12 @@ version 1 load with ``method`` set to None.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from gpucompare.dtypes import DTYPES
 from gpucompare.errors import ResultsError
+from gpucompare.values import is_number
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -164,18 +164,10 @@ def type_ok(value: Any, tag: str) -> bool:
     if base == "int":
         return isinstance(value, int) and not isinstance(value, bool)
     if base == "float":
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and is_finite(value)
+        return is_number(value)
     if base == "object":
         return isinstance(value, dict)
     raise AssertionError(f"unknown type tag {tag!r}")
-
-
-def is_finite(value: int | float) -> bool:
-    """``math.isfinite`` that says False for an int too large for a float (instead of OverflowError)."""
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
 
 
 def describe_type(tag: str) -> str:
