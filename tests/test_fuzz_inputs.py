@@ -3,7 +3,7 @@ file, a ``GpucompareError``), a record skipped with a warning, or a valid load, 
 
 Loaders: the chip database, the claims file, the published ledger (TOML, mutated as data and as bytes),
 run.json, records.jsonl, records.csv, and ``gpucompare report`` over a corrupted run folder (exit status 0
-or 2, stderr lines of the form ``gpucompare: ...``). ``N_EXAMPLES`` inputs per loader (1,000 in CI,
+or 2, stderr lines of the form ``gpucompare: ...``; also ``project``, ``compare`` and ``claims`` over it). ``N_EXAMPLES`` inputs per loader (1,000 in CI,
 deterministic; ``GPUCOMPARE_FUZZ_EXAMPLES=20000`` for a longer, random run); the counts are printed.
 """
 
@@ -287,12 +287,23 @@ def test_fuzz_results_csv(tmp_path, capsys):
     assert counts["refused"] > N_EXAMPLES // 4
 
 
-# ---------------------------------------------------------------- the report over a corrupted run
+# ---------------------------------------------------------------- the CLI over a corrupted run
 
 
-def test_fuzz_report_over_corrupted_run(tmp_path, capsys):
-    """``gpucompare report`` exits 0 or 2 and writes only ``gpucompare: ...`` lines on stderr."""
-    out = tmp_path / "out"
+def _commands(folder: Path, out: Path) -> list[list[str]]:
+    """The commands that read a run folder (issue 12 fuzzed these: report, project, compare, claims)."""
+    runs = str(folder)
+    return [
+        ["report", "--runs", runs, "--out", str(out), "--no-plots", "--include-cpu"],
+        ["project", "--runs", runs, "--json", "--chips", "H200,H20", "--include-cpu"],
+        ["compare", "H200", "H20", "--json", "--runs", runs],
+        ["claims", "--json", "--results", runs],
+    ]
+
+
+def test_fuzz_cli_over_corrupted_run(tmp_path, capsys):
+    """``gpucompare report|project|compare|claims`` over a corrupted run folder exit 0 or 2 and write only
+    ``gpucompare...`` lines on stderr (exit 2: exactly one ``gpucompare: error:`` line, maybe after warnings)."""
     counts: Counter = Counter()
     n = [0]
 
@@ -302,15 +313,17 @@ def test_fuzz_report_over_corrupted_run(tmp_path, capsys):
         n[0] += 1
         folder = tmp_path / "runs" / f"run{n[0]}"
         _corrupt_run(kind, folder)
+        argv = kind.draw(st.sampled_from(_commands(folder, tmp_path / "out")))
         err, std = io.StringIO(), io.StringIO()
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(std):
-            rc = cli.main(["report", "--runs", str(folder), "--out", str(out), "--no-plots", "--include-cpu"])
+            rc = cli.main(argv)
         lines = err.getvalue().splitlines()
-        assert rc in (0, 2), (rc, lines)
+        assert rc in (0, 2), (argv, rc, lines)
         assert all(line.startswith("gpucompare") for line in lines), lines
-        assert rc == 0 or (len(lines) == 1 and lines[0].startswith("gpucompare: error: ")), lines
-        counts["report built" if rc == 0 else "refused (exit 2)"] += 1
+        errors = [line for line in lines if line.startswith("gpucompare: error: ")]
+        assert len(errors) == (0 if rc == 0 else 1), lines
+        counts[f"{argv[0]} {'ran' if rc == 0 else 'refused (exit 2)'}"] += 1
 
     one()
-    _report(capsys, "gpucompare report over a corrupted run folder", counts, N_REPORT)
-    assert counts["report built"] > 0 and counts["refused (exit 2)"] > 0
+    _report(capsys, "report/project/compare/claims over a corrupted run folder", counts, N_REPORT)
+    assert any(k.endswith("ran") for k in counts) and any(k.endswith("(exit 2)") for k in counts)

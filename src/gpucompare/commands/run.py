@@ -16,6 +16,7 @@ import argparse
 import shlex
 import sys
 
+from gpucompare.commands import positive_number
 from gpucompare.errors import GpucompareError
 from gpucompare.results import DEFAULT_ROOT
 
@@ -58,7 +59,7 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--budget",
-        type=float,
+        type=positive_number,
         default=None,
         metavar="S",
         help="timing budget per case in seconds (default: 1.0 on a GPU, 0.2 on the CPU); a case whose median "
