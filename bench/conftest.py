@@ -140,7 +140,10 @@ def pytest_generate_tests(metafunc):
     config = metafunc.config
     wanted = _csv_option(config, "workloads")
     dtypes = _csv_option(config, "dtypes")
-    names = [n for n in getattr(metafunc.module, "BENCH_WORKLOADS", ()) if n in workloads.WORKLOADS]
+    try:  # an unknown name is an error, never a silent drop
+        names = [workloads.get_workload(n).name for n in getattr(metafunc.module, "BENCH_WORKLOADS", ())]
+    except ValueError as exc:
+        raise pytest.UsageError(f"{metafunc.module.__name__}.BENCH_WORKLOADS: {exc}") from None
     if wanted:
         chosen = {w.name for w in workloads.select_workloads(wanted)}
         names = [n for n in names if n in chosen]

@@ -27,8 +27,8 @@ def test_cli_json_shape(capsys):
 
 def test_cli_table_and_unknown_id(capsys):
     assert cli.main(["claims", "--id", SIX]) == 0
-    out = capsys.readouterr().out
-    assert SIX in out and "spec:bandwidth" in out and "holds only on some bases" in out
+    out = " ".join(capsys.readouterr().out.split())  # the text is wrapped
+    assert SIX in out and "spec:bandwidth" in out and "[reproduced]" in out and "far smaller gap" in out
     assert cli.main(["claims", "--id", "no-such-claim"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no-such-claim" in err[0]

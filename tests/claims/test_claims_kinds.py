@@ -62,6 +62,8 @@ def test_a_registered_kind_loads_checks_and_serialises(tmp_path, monkeypatch):
         "a": "x",
         "b": "y",
         "bases": ["bf16", "bandwidth"],
+        "caveat": [],
+        "not_checked": None,
         "tolerance": 0.1,
         "workloads": [],
     }

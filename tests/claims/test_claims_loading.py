@@ -129,10 +129,21 @@ def test_non_utf8_file_is_a_claims_error(tmp_path):
 # The kinds
 # ---------------------------------------------------------------------------------------------------------
 def test_registry_describes_each_kind_once():
-    assert KINDS == ("ratio", "ordering", "classification", "regulatory", "qualitative", "count")
+    assert KINDS == (
+        "ratio",
+        "ordering",
+        "classification",
+        "regulatory",
+        "only",
+        "qualitative",
+        "balance",
+        "count",
+        "equivalence",
+        "statement",
+    )
     for name, kind in REGISTRY.items():
         assert kind.name == name == kind.relation.kind
-        assert {"kind", "bases", "workloads"} <= kind.keys
+        assert {"kind", "bases", "workloads", "caveat", "not_checked"} <= kind.keys
         assert kind.required <= kind.keys and set(kind.chip_keys) <= kind.keys
 
 

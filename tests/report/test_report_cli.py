@@ -112,7 +112,10 @@ def test_cli_compare_and_claims_gain_workload_ratios(tmp_path, capsys):
     claim = json.loads(capsys.readouterr().out)[0]
     verdicts = {v["basis"]: v["verdict"] for v in claim["verdicts"]}
     assert verdicts["workload:gemm/8192/bf16"] == "reproduced"  # ≈6.7×: inside the accepted 5–7
-    assert verdicts["workload:copy/n/bf16"] == "refuted"  # 1.2×: memory-bound work does not see six times
+    # 1.2×: memory-bound work does not see six times; "more powerful" is judged on compute, so it is the
+    # bandwidth caveat (context), said beside the verdict (issue 10)
+    assert verdicts["workload:copy/n/bf16"] == "context"
+    assert "far smaller gap" in claim["verdict"]
 
 
 def test_cpu_runs_never_feed_a_verdict(tmp_path, capsys):

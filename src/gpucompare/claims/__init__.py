@@ -10,8 +10,10 @@ Layout, along the data flow:
   :class:`ClaimResult`) and what a kind provides (:class:`Kind`);
 - ``loading`` (with ``reader``): the file, validated, chips resolved in a ``ChipDB``;
 - ``kinds/``: one module per relation kind (``ratio``, ``ordering``, ``classification``, ``regulatory``,
-  ``qualitative``, ``count``), each with its relation, parser and checker, and the registry;
-- ``bases`` and ``pairs``: the figures a basis reads and the a/b comparisons several kinds share;
+  ``only``, ``qualitative``, ``balance``, ``count``, ``equivalence``, ``statement``), each with its relation,
+  parser and checker, and the registry;
+- ``bases``, ``pairs`` and ``ranks``: the figures a basis reads, the a/b comparisons several kinds share
+  (caveat bases, a dtype only one chip has), ranks per chip, generation or family;
 - ``verdicts``: verdict names, the overall verdict, number wording;
 - ``check``: :func:`check_claim` and :func:`check_all`.
 """

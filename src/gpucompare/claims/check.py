@@ -41,4 +41,15 @@ def check_claim(
     ctx = Context(specs.load_chips() if db is None else db, workload_ratios)
     out = kinds.REGISTRY[claim.relation.kind].check(claim.relation, ctx)
     status, verdict = out.overall or overall(out.entries)
-    return ClaimResult(claim, status, verdict, out.detail, out.entries)
+    return ClaimResult(claim, status, _with_not_checked(claim, status, verdict), out.detail, out.entries)
+
+
+def _with_not_checked(claim: Claim, status: str, verdict: str) -> str:
+    """The verdict sentence with what specs cannot check: first for a "not-checkable" claim, after the
+    verdict otherwise."""
+    nc = claim.relation.not_checked
+    if not nc:
+        return verdict
+    if status == "not-checkable":
+        return f"not checkable from specs: {nc}; {verdict}"
+    return f"{verdict}; not checkable from specs: {nc}"

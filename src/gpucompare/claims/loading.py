@@ -120,7 +120,13 @@ def _relation(rd: RelationReader) -> Relation:
     missing = kind.required - set(rd.raw)
     if missing:
         raise rd.error(sorted(missing)[0], f"missing (required for kind {name!r})")
+    if "caveat" in rd and not kind.caveat:
+        raise rd.error("caveat", f"kind {name!r} does not show caveat bases")
     chips = {key: rd.chip(key) for key in kind.chip_keys}
-    bases = rd.bases("bases", ALL_BASES) or kind.default_bases
-    workloads = rd.strings("workloads")
-    return kind.relation(bases=bases, workloads=workloads, **chips, **kind.parse(rd))
+    common = {
+        "bases": rd.bases("bases", ALL_BASES) or kind.default_bases,
+        "workloads": rd.strings("workloads"),
+        "caveat": rd.bases("caveat", ALL_BASES),
+        "not_checked": rd.optional_text("not_checked"),
+    }
+    return kind.relation(**common, **chips, **kind.parse(rd))

@@ -8,12 +8,15 @@ detail``), judged by the same rule.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from gpucompare.claims import bases as B
 from gpucompare.claims.types import BasisVerdict, WorkloadRatios
 from gpucompare.claims.verdicts import fmt, held, times
+from gpucompare.dtypes import DTYPES
 from gpucompare.specs import Chip, ChipDB
 from gpucompare.values import is_number
 
@@ -22,8 +25,11 @@ class PairRule(Protocol):
     @property
     def workloads(self) -> tuple[str, ...]: ...
 
+    @property
+    def caveat(self) -> tuple[str, ...]: ...
+
     def judge(self, r: float) -> tuple[str, str]:
-        """(verdict, reason) for the ratio a/b."""
+        """(verdict, reason) for the ratio a/b (``inf``: only b lacks the dtype; ``0``: only a does)."""
         ...
 
     def judge_years(self, va: float, vb: float) -> tuple[str, str]:
@@ -48,39 +54,72 @@ def judge(rule: PairRule, r: float | None, basis: str, va: float | None, vb: flo
     return rule.judge(r)
 
 
+def lacking(a: Chip, b: Chip, basis: str) -> float | None:
+    """A dtype only one chip has is a win for that chip: ``inf`` when only b lacks it ("unsupported"),
+    ``0.0`` when only a does; None otherwise (both have it, or a figure is unknown)."""
+    if basis not in DTYPES:
+        return None
+    sa, sb = a.peak_status(basis), b.peak_status(basis)
+    if sa == "known" and sb == "unsupported":
+        return math.inf
+    if sa == "unsupported" and sb == "known":
+        return 0.0
+    return None
+
+
 def others(db: ChipDB, a: Chip, than: tuple[str, ...] | str) -> list[Chip]:
     """The chips a is compared with: every other chip of the database for ``"all"``, else those named."""
     return [c for c in db if c.id != a.id] if than == "all" else [db.get(t) for t in than]
 
 
-def spec_entries(rule: PairRule, a: Chip, b: Chip, bases: Sequence[str], multi: bool) -> list[BasisVerdict]:
-    """One entry per spec basis or chip attribute; ``multi``: a is compared with several chips."""
-    spec = B.ratios(a, b)
-    out = []
-    for basis in bases:
-        va, vb, r, reason = B.pair_values(a, b, basis, spec)
+def _pair_entry(rule: PairRule, a: Chip, b: Chip, basis: str, spec: dict, judged: bool) -> BasisVerdict:
+    """One spec basis or chip attribute of the pair; ``judged`` False: context (a caveat basis)."""
+    va, vb, r, reason = B.pair_values(a, b, basis, spec)
+    unit = B.UNIT[basis]
+    win = lacking(a, b, basis) if r is None else None
+    if win is not None:
+        loser = b.id if win else a.id
+        verdict, why = rule.judge(win)
+        why = f"{loser} has no {basis} path (unsupported): a win for the other chip; {why}"
+        short = f"{'win' if win else 'loss'} ({loser} has no {basis})"
+    else:
         verdict, why = judge(rule, r, basis, va, vb)
-        unit = B.UNIT[basis]
         if verdict == "unknown" and reason:
             why = reason
-        detail = f"{a.id} {fmt(va, unit)} / {b.id} {fmt(vb, unit)}"
-        if r is not None:
-            detail += f" = {times(r)}"
-        label = f"{basis}{f' vs {b.id}' if multi else ''} {times(r) if r is not None else why}"
-        out.append(
-            BasisVerdict(
-                f"{B.prefix(basis)}:{basis}",
-                r,
-                verdict,
-                f"{detail}: {why}",
-                (a.id, b.id),
-                va,
-                vb,
-                unit=unit,
-                group=B.GROUP[basis],
-                label=label,
-            )
-        )
+        short = times(r) if r is not None else why
+    if not judged:
+        verdict, why = "context", "shown beside the verdict, not judged"
+    detail = f"{a.id} {fmt(va, unit)} / {b.id} {fmt(vb, unit)}" + (f" = {times(r)}" if r is not None else "")
+    return BasisVerdict(
+        f"{B.prefix(basis)}:{basis}",
+        r,
+        verdict,
+        f"{detail}: {why}",
+        (a.id, b.id),
+        va,
+        vb,
+        unit=unit,
+        group=B.GROUP[basis],
+        label=short,
+    )
+
+
+def spec_entries(
+    rule: PairRule, a: Chip, b: Chip, bases: Sequence[str], multi: bool, reading: str | None = None
+) -> list[BasisVerdict]:
+    """One entry per spec basis or chip attribute, then one per ``rule.caveat`` basis (context).
+
+    ``multi``: a is compared with several chips (labels name b); ``reading``: the reading of the claim
+    this comparison belongs to (prefixes the group, so the verdict sentence keeps readings apart).
+    """
+    spec = B.ratios(a, b)
+    out = []
+    for basis, judged in [(x, True) for x in bases] + [(x, False) for x in rule.caveat if x not in bases]:
+        e = _pair_entry(rule, a, b, basis, spec, judged)
+        group = f"{reading}: {e.group}" if reading else e.group
+        short = e.label.replace(f"({b.id} has no {basis})", f"(no {basis} there)") if multi else e.label
+        label = f"{basis}{f' vs {b.id}' if multi else ''} {short}"
+        out.append(dataclasses.replace(e, group=group, label=label))
     return out
 
 
@@ -116,7 +155,8 @@ def _ratio(row: Any, basis: str) -> float | None:
 def workload_entries(
     rule: PairRule, a: str, b: str, provider: WorkloadRatios | None, multi: bool
 ) -> list[BasisVerdict]:
-    """One entry per workload basis the provider reports for (a, b) and the claim names."""
+    """One entry per workload basis the provider reports for (a, b) and the claim names; a workload
+    memory-bound on both chips is context when the claim's caveat holds ``bandwidth``."""
     if provider is None:
         return []
     out = []
@@ -129,6 +169,8 @@ def workload_entries(
         r = _ratio(row, basis)
         ba, bb = _field(row, "bound_a"), _field(row, "bound_b")
         verdict, why = judge(rule, r, basis, None, None)
+        if ba == bb == "memory" and "bandwidth" in rule.caveat:
+            verdict, why = "context", "memory-bound on both chips: the bandwidth caveat, not judged"
         extra = _field(row, "detail") or ""
         detail = f"{a}/{b} {times(r)} (bound: {ba} / {bb}): {why}" + (f"; {extra}" if extra else "")
         name = basis.split(":", 1)[1]

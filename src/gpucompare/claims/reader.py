@@ -145,3 +145,36 @@ class RelationReader:
         if not names:
             raise self.error("than", 'must name at least one chip, or be "all"')
         return tuple(self.listed(n, "relation.than") for n in names)
+
+    def reports(self, key: str) -> tuple[dict[str, str], ...]:
+        """``relation.<key>``: other reports of the same figure, each ``{ publication, date, url, says }``
+        with optional ``differs`` (true: the figure there differs from the article's); () when absent."""
+        raw = self.raw.get(key, [])
+        if not isinstance(raw, list):
+            raise self.error(key, "must be a list of tables")
+        out = []
+        for i, d in enumerate(raw):
+            fld = f"relation.{key}[{i}]."
+            if not isinstance(d, dict) or set(d) - {*REPORT_KEYS, "differs"}:
+                raise self.error(
+                    f"{key}[{i}]", f"must be a table with {', '.join(REPORT_KEYS)} (and differs)"
+                )
+            rep = {k: text(d, k, self.cid, fld) for k in REPORT_KEYS}
+            differs = d.get("differs", False)
+            if not isinstance(differs, bool):
+                raise err(self.cid, f"{fld}differs", f"must be true or false, got {differs!r}")
+            out.append({**rep, "differs": differs})
+        return tuple(out)
+
+
+#: The fields of a report of the same figure elsewhere (``RelationReader.reports``).
+REPORT_KEYS = ("publication", "date", "url", "says")
+
+
+def report_words(reports: Sequence[Mapping[str, Any]]) -> str:
+    """Other reports in one clause: ``; reported differently elsewhere: Reuters (2025-07-28): ...``."""
+    parts = []
+    for r in reports:
+        lead = "reported differently elsewhere" if r["differs"] else "elsewhere"
+        parts.append(f"{lead}: {r['publication']} ({r['date']}): {r['says']}")
+    return "".join(f"; {p}" for p in parts)

@@ -40,12 +40,17 @@ class Relation:
     """The stated relation, structured. Each kind subclasses it with its own fields (see ``claims.toml``).
 
     ``bases``: spec bases and chip attributes to check; ``workloads``: the workload bases the claim names
-    (empty: every one the model reports).
+    (empty: every one the model reports). ``caveat``: bases shown beside the verdict but not judged (a
+    compute claim's bandwidth), for the kinds that compare pairs; memory-bound workloads are then context
+    too when ``bandwidth`` is among them. ``not_checked``: what the claim says that specs cannot check,
+    said after the verdict.
     """
 
     kind: ClassVar[str] = ""
     bases: tuple[str, ...] = ()
     workloads: tuple[str, ...] = ()
+    caveat: tuple[str, ...] = ()
+    not_checked: str | None = None
 
     @classmethod
     def field_names(cls) -> frozenset[str]:
@@ -187,6 +192,7 @@ class Kind(Generic[R]):
     ``default_bases``: the bases checked when the relation lists none.
     ``parse(reader)``: the kind's own fields (besides ``bases``, ``workloads`` and ``chip_keys``).
     ``check(relation, context)``: the per-basis verdicts.
+    ``caveat``: whether the kind shows ``relation.caveat`` bases (kinds that compare chip pairs).
     """
 
     relation: type[R]
@@ -195,6 +201,7 @@ class Kind(Generic[R]):
     check: Callable[[R, Context], Outcome]
     chip_keys: tuple[str, ...] = ()
     default_bases: tuple[str, ...] = ()
+    caveat: bool = False
 
     @property
     def name(self) -> str:

@@ -2,7 +2,9 @@
 
 Overall: "reproduced" when every checked basis holds, "refuted" when none does, else "holds only on some
 bases: holds on ...; not on ..." grouped by what the basis stands for (compute-bound work, memory-bound
-work, ...). ``ClaimResult.status`` is the machine-readable form (:data:`STATUSES`).
+work, ...); context entries beside judged ones follow as "not judged (context): ...".
+``ClaimResult.status`` is the machine-readable form (:data:`STATUSES`): "not-checkable" is a claim about
+chips that peak specs cannot decide (the spec figures are then context).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from gpucompare.claims.types import BasisVerdict
 #: The verdict on one basis.
 VERDICTS = ("reproduced", "refuted", "unknown", "context")
 #: The overall status of a claim.
-STATUSES = ("reproduced", "refuted", "partial", "policy", "context", "unknown")
+STATUSES = ("reproduced", "refuted", "partial", "policy", "context", "not-checkable", "unknown")
 
 
 def held(ok: bool) -> str:
@@ -86,8 +88,11 @@ def overall(entries: Sequence[BasisVerdict]) -> tuple[str, str]:
         if context:
             return "context", "context: " + ", ".join(e.label for e in context) + tail
         return "unknown", "unknown: no figure to check" + tail
+    shown = [e for e in context if e.ratio is not None or e.value is not None]
+    aside = f"; not judged (context): {_listing(shown)}" if shown else ""
     if not fails:
-        return "reproduced", "reproduced: " + _listing(holds) + tail
+        return "reproduced", "reproduced: " + _listing(holds) + aside + tail
     if not holds:
-        return "refuted", "refuted: " + _listing(fails) + tail
-    return "partial", f"holds only on some bases: holds on {_listing(holds)}; not on {_listing(fails)}" + tail
+        return "refuted", "refuted: " + _listing(fails) + aside + tail
+    text = f"holds only on some bases: holds on {_listing(holds)}; not on {_listing(fails)}"
+    return "partial", text + aside + tail

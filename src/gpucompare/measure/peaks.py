@@ -31,88 +31,18 @@ from gpucompare.dtypes import DTYPES, torch_dtype
 #: elsewhere). None: the architecture has no such path. Derived from datasheet peaks, e.g.
 #: A100 bf16 312e12 / (108 SMs × 1.41e9) = 2048; H100 SXM bf16 989.4e12 / (132 × 1.83e9) ≈ 4096;
 #: L40S bf16 362e12 / (142 × 2.52e9) ≈ 1024; V100 fp16 125e12 / (80 × 1.53e9) ≈ 1024.
+# fmt: off
 FLOP_PER_CLOCK_PER_SM: dict[tuple[int, int], dict[str, int | None]] = {
-    (7, 0): {
-        "fp64": 64,
-        "fp32": 128,
-        "tf32": None,
-        "bf16": None,
-        "fp16": 1024,
-        "fp8": None,
-        "fp4": None,
-        "int8": None,
-    },
-    (7, 5): {
-        "fp64": 4,
-        "fp32": 128,
-        "tf32": None,
-        "bf16": None,
-        "fp16": 1024,
-        "fp8": None,
-        "fp4": None,
-        "int8": 2048,
-    },
-    (8, 0): {
-        "fp64": 128,
-        "fp32": 128,
-        "tf32": 1024,
-        "bf16": 2048,
-        "fp16": 2048,
-        "fp8": None,
-        "fp4": None,
-        "int8": 4096,
-    },
-    (8, 6): {
-        "fp64": 4,
-        "fp32": 256,
-        "tf32": 512,
-        "bf16": 1024,
-        "fp16": 1024,
-        "fp8": None,
-        "fp4": None,
-        "int8": 2048,
-    },
-    (8, 9): {
-        "fp64": 4,
-        "fp32": 256,
-        "tf32": 512,
-        "bf16": 1024,
-        "fp16": 1024,
-        "fp8": 2048,
-        "fp4": None,
-        "int8": 2048,
-    },
-    (9, 0): {
-        "fp64": 256,
-        "fp32": 256,
-        "tf32": 2048,
-        "bf16": 4096,
-        "fp16": 4096,
-        "fp8": 8192,
-        "fp4": None,
-        "int8": 8192,
-    },
-    (10, 0): {
-        "fp64": 128,
-        "fp32": 256,
-        "tf32": 4096,
-        "bf16": 8192,
-        "fp16": 8192,
-        "fp8": 16384,
-        "fp4": 32768,
-        "int8": 16384,
-    },
-    (12, 0): {
-        "fp64": 4,
-        "fp32": 256,
-        "tf32": 512,
-        "bf16": 1024,
-        "fp16": 1024,
-        "fp8": 2048,
-        "fp4": 4096,
-        "int8": 2048,
-    },
+    (7, 0): {"fp64": 64, "fp32": 128, "tf32": None, "bf16": None, "fp16": 1024, "fp8": None, "fp4": None, "int8": None},
+    (7, 5): {"fp64": 4, "fp32": 128, "tf32": None, "bf16": None, "fp16": 1024, "fp8": None, "fp4": None, "int8": 2048},
+    (8, 0): {"fp64": 128, "fp32": 128, "tf32": 1024, "bf16": 2048, "fp16": 2048, "fp8": None, "fp4": None, "int8": 4096},
+    (8, 6): {"fp64": 4, "fp32": 256, "tf32": 512, "bf16": 1024, "fp16": 1024, "fp8": None, "fp4": None, "int8": 2048},
+    (8, 9): {"fp64": 4, "fp32": 256, "tf32": 512, "bf16": 1024, "fp16": 1024, "fp8": 2048, "fp4": None, "int8": 2048},
+    (9, 0): {"fp64": 256, "fp32": 256, "tf32": 2048, "bf16": 4096, "fp16": 4096, "fp8": 8192, "fp4": None, "int8": 8192},
+    (10, 0): {"fp64": 128, "fp32": 256, "tf32": 4096, "bf16": 8192, "fp16": 8192, "fp8": 16384, "fp4": 32768, "int8": 16384},
+    (12, 0): {"fp64": 4, "fp32": 256, "tf32": 512, "bf16": 1024, "fp16": 1024, "fp8": 2048, "fp4": 4096, "int8": 2048},
 }
+# fmt: on
 
 #: GeForce parts of these architectures run tensor-core math with fp32 accumulation (what torch and
 #: Triton use) at half the rate of their workstation siblings (RTX 4090: 165 dense fp16 TFLOP/s with fp32

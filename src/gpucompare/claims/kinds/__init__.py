@@ -8,11 +8,32 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from gpucompare.claims.kinds import classification, count, ordering, qualitative, ratio, regulatory
+from gpucompare.claims.kinds import (
+    balance,
+    classification,
+    count,
+    equivalence,
+    only,
+    ordering,
+    qualitative,
+    ratio,
+    regulatory,
+    statement,
+)
 from gpucompare.claims.types import Kind
 
-REGISTRY: MappingProxyType[str, Kind] = MappingProxyType(
-    {m.KIND.name: m.KIND for m in (ratio, ordering, classification, regulatory, qualitative, count)}
+_MODULES = (
+    ratio,
+    ordering,
+    classification,
+    regulatory,
+    only,
+    qualitative,
+    balance,
+    count,
+    equivalence,
+    statement,
 )
+REGISTRY: MappingProxyType[str, Kind] = MappingProxyType({m.KIND.name: m.KIND for m in _MODULES})
 #: The kind names, in registry order.
 KINDS: tuple[str, ...] = tuple(REGISTRY)

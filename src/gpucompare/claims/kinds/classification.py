@@ -3,7 +3,8 @@
 ``less_on`` bases need ``a/of < 1``; ``same`` bases equality within 1 %; ``expect`` chip attributes the
 stated value. A ``launch_year`` in ``less_on`` reads "older": a launched before ``of``.
 
-Keys: ``a``, optional ``of`` (required with ``less_on`` or ``same``), ``less_on``, ``same``, ``expect``.
+Keys: ``a``, optional ``of`` (required with ``less_on`` or ``same``), ``less_on``, ``same``, ``expect``,
+``caveat`` (bases of a/of shown beside the verdict, not judged: the H20's memory, larger than the H100's).
 """
 
 from __future__ import annotations
@@ -113,4 +114,5 @@ KIND = Kind(
     parse=parse,
     check=check,
     chip_keys=("a", "of"),
+    caveat=True,
 )

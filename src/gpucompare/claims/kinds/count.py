@@ -1,23 +1,26 @@
 """``count``: "DeepSeek has 30,000 H20s". Context, not a verdict: the fleet aggregates ``count × value`` on
-compute, bandwidth and memory, and (with ``equivalent_of``) the fleet expressed in another chip.
+compute, bandwidth and memory, and (with ``equivalent_of``) the fleet expressed in another chip, per basis.
+Other reports of the count (``elsewhere``) are said beside it, flagged where they differ.
 
 Keys: ``count``, ``qualifier``, ``what``, optional ``chip`` (absent when the article names none),
-``equivalent_of``, ``assumed`` (the chip model is inferred, not stated).
+``equivalent_of``, ``assumed`` (the chip model is inferred, not stated), ``elsewhere = [{ publication,
+date, url, says, differs }]``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gpucompare.claims import bases as B
-from gpucompare.claims.reader import RelationReader
+from gpucompare.claims.reader import RelationReader, report_words
 from gpucompare.claims.types import BasisVerdict, Context, Kind, Outcome, Relation
 from gpucompare.claims.verdicts import fmt, times
 from gpucompare.specs import Chip
 
 FLEET_BASES = ("bf16", "fp8", "bandwidth", "memory")
-EQUIVALENT_BASES = ("bf16", "bandwidth")
+EQUIVALENT_BASES = ("bf16", "fp8", "bandwidth", "memory")
 _SCALES = {
     "TFLOP/s": [(1e6, "EFLOP/s"), (1e3, "PFLOP/s"), (1, "TFLOP/s")],
     "TB/s": [(1e3, "PB/s"), (1, "TB/s")],
@@ -35,6 +38,7 @@ class CountRelation(Relation):
     chip: str | None = None
     equivalent_of: str | None = None
     assumed: bool = False
+    elsewhere: tuple[Mapping[str, Any], ...] = ()
 
 
 def parse(rd: RelationReader) -> dict[str, Any]:
@@ -44,6 +48,7 @@ def parse(rd: RelationReader) -> dict[str, Any]:
         "what": rd.text("what"),
         "equivalent_of": rd.any_chip("equivalent_of"),
         "assumed": rd.flag("assumed", False),
+        "elsewhere": rd.reports("elsewhere"),
     }
     if kw["equivalent_of"] and "chip" not in rd:
         raise rd.error("equivalent_of", "needs relation.chip")
@@ -110,6 +115,7 @@ def check(rel: CountRelation, ctx: Context) -> Outcome:
     if rel.assumed:
         head += " [chip model assumed, not stated]"
     if not rel.chip:
+        head += report_words(rel.elsewhere)
         return Outcome((), head + "; no chip model, so no fleet figures", ("context", f"context: {head}"))
     c = ctx.db.get(rel.chip)
     entries = [_fleet_entry(rel, c, basis) for basis in FLEET_BASES]
@@ -117,7 +123,7 @@ def check(rel: CountRelation, ctx: Context) -> Outcome:
         e = ctx.db.get(rel.equivalent_of)
         spec = B.ratios(c, e)
         entries += [_equivalent_entry(rel, c, e, basis, spec[basis].ratio) for basis in EQUIVALENT_BASES]
-    figures = ", ".join(e.label for e in entries)
+    figures = ", ".join(e.label for e in entries) + report_words(rel.elsewhere)
     return Outcome(tuple(entries), f"{head}; {figures}", ("context", f"context: {head}; {figures}"))
 
 

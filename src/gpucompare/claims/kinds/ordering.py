@@ -1,25 +1,26 @@
 """``ordering``: "a is more powerful than b" or "a is the n-th most powerful".
 
 With ``than`` (chips, or ``"all"``): reproduced on a basis when ``a/b > min_ratio`` (``>=`` when not
-``strict``). With ``rank``: the rank ``1 + #{chips of the vendor (or all, ``among``) with value > value_a}``
-must equal the claimed rank, and (the per-generation reading) so must the rank of a's architecture family
-by its best bf16 peak.
+``strict``); a dtype only a has is a win. ``than`` may also be a table of readings (``{ "reading" = [chips]
+}``): the claim read against each group, each group's verdicts apart in the sentence. With ``rank``: a's
+rank among the vendor's (or all, ``among``) chips, read per ``chip``, ``generation`` or ``family`` (see
+:mod:`gpucompare.claims.ranks`); the other readings are given as context.
 
 Keys: ``a``, one of ``than`` and ``rank``, optional ``min_ratio`` (default 1), ``strict`` (default true),
-``among`` (``vendor`` or ``all``, with ``rank``).
+``among`` (``vendor`` or ``all``) and ``per`` (``chip``, ``generation``, ``family``) with ``rank``,
+``caveat`` (bases shown, not judged) with ``than``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from gpucompare.claims import bases as B
-from gpucompare.claims import pairs
+from gpucompare.claims import pairs, ranks
 from gpucompare.claims.reader import RelationReader
 from gpucompare.claims.types import BasisVerdict, Context, Kind, Outcome, Relation
-from gpucompare.claims.verdicts import fmt, held
+from gpucompare.claims.verdicts import held
 from gpucompare.specs import BASES as SPEC_BASES
 from gpucompare.specs import Chip
 
@@ -33,6 +34,8 @@ class OrderingRelation(Relation):
     strict: bool = True
     rank: int | None = None
     among: str | None = None
+    per: str | None = None
+    readings: Mapping[str, tuple[str, ...]] | None = None
 
     @property
     def op(self) -> str:
@@ -46,17 +49,39 @@ class OrderingRelation(Relation):
         return pairs.newer(va, vb, self.strict)
 
 
+def _readings(rd: RelationReader) -> dict[str, tuple[str, ...]]:
+    """``than = { "reading" = [chips], ... }``: the claim read against each group of chips in turn."""
+    out = {}
+    for label, names in rd.raw["than"].items():
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise rd.error(f"than.{label}", f"must be a non-empty list of chips, got {names!r}")
+        out[label] = tuple(rd.listed(n, f"relation.than.{label}") for n in names)
+    if not out:
+        raise rd.error("than", "a table of readings needs at least one")
+    return out
+
+
 def parse(rd: RelationReader) -> dict[str, Any]:
     if ("than" in rd) == ("rank" in rd):
         raise rd.error("than", "give exactly one of 'than' (chips or \"all\") and 'rank'")
     kw: dict[str, Any] = {}
-    if "than" in rd:
+    if isinstance(rd.raw.get("than"), dict):
+        kw["readings"] = _readings(rd)
+        kw["than"] = tuple(c for chips in kw["readings"].values() for c in chips)
+    elif "than" in rd:
         kw["than"] = rd.than()
     else:
         kw["rank"] = rd.count("rank")
         kw["among"] = rd.optional_text("among") or "vendor"
         if kw["among"] not in ("vendor", "all"):
             raise rd.error("among", f"must be 'vendor' or 'all', got {kw['among']!r}")
+        kw["per"] = rd.optional_text("per") or "chip"
+        if kw["per"] not in ranks.PER:
+            raise rd.error("per", f"must be one of {', '.join(ranks.PER)}, got {kw['per']!r}")
+    if "per" in rd and "rank" not in rd:
+        raise rd.error("per", "only with 'rank'")
+    if rd.raw.get("caveat") and "rank" in rd:
+        raise rd.error("caveat", "not with 'rank' (per-chip ranks are the context there)")
     kw["min_ratio"] = rd.number("min_ratio") or 1.0
     kw["strict"] = rd.flag("strict", True)
     return kw
@@ -69,9 +94,10 @@ def check(rel: OrderingRelation, ctx: Context) -> Outcome:
     assert rel.than is not None  # parse gives exactly one of than and rank
     others = pairs.others(ctx.db, a, rel.than)
     multi = len(others) > 1
+    reading = {c: label for label, chips in (rel.readings or {}).items() for c in chips}
     entries: list[BasisVerdict] = []
     for b in others:
-        entries += pairs.spec_entries(rel, a, b, rel.bases, multi)
+        entries += pairs.spec_entries(rel, a, b, rel.bases, multi, reading.get(b.id))
     for b in others:
         entries += pairs.workload_entries(rel, a.id, b.id, ctx.workload_ratios, multi)
     who = "every chip in the database" if rel.than == "all" else ", ".join(c.id for c in others)
@@ -82,91 +108,15 @@ def check(rel: OrderingRelation, ctx: Context) -> Outcome:
     return Outcome(tuple(entries), detail)
 
 
-# -- rank ----------------------------------------------------------------------------------------------------
-def _rank_entry(rel: OrderingRelation, a: Chip, pool: Sequence[Chip], basis: str) -> BasisVerdict:
-    """a's rank on one basis among ``pool``, against the claimed one."""
-    va = B.value(a, basis)
-    unit = B.UNIT[basis]
-    if va is None:
-        return BasisVerdict(
-            f"rank:{basis}",
-            None,
-            "unknown",
-            f"{a.id}: {basis} unknown",
-            (a.id,),
-            unit=unit,
-            group=B.GROUP[basis],
-            label=f"{basis} unknown",
-        )
-    above = []
-    for c in pool:
-        v = B.value(c, basis)
-        if c.id != a.id and v is not None and v > va:
-            above.append((v, c.id))
-    above.sort(key=lambda t: (-t[0], t[1]))
-    rank = 1 + len(above)
-    ahead = ", ".join(f"{cid} {fmt(v, unit)}" for v, cid in above) or "none"
-    detail = (
-        f"{a.id} {fmt(va, unit)} ranks {rank} among {len(pool)} {rel.among} chips "
-        f"(claimed {rel.rank}); above it: {ahead}"
-    )
-    return BasisVerdict(
-        f"rank:{basis}",
-        None,
-        held(rank == rel.rank),
-        detail,
-        (a.id,),
-        a_value=va,
-        value=float(rank),
-        unit="rank",
-        group=B.GROUP[basis],
-        label=f"{basis} rank {rank}",
-    )
-
-
-def _family(chip: Chip) -> str | None:
-    """The architecture family: the first word of ``architecture`` ("Blackwell Ultra" -> "Blackwell")."""
-    arch = chip.architecture
-    return arch.split()[0] if arch and arch.strip() else None
-
-
-def _generation_rank(a: Chip, pool: Sequence[Chip], claimed: int) -> BasisVerdict | None:
-    """Rank of a's architecture family by the best bf16 peak of its chips (the per-generation reading)."""
-    best: dict[str, float] = {}
-    for c in pool:
-        fam, v = _family(c), B.value(c, "bf16")
-        if fam and v is not None:
-            best[fam] = max(best.get(fam, 0.0), v)
-    mine = _family(a)
-    if mine not in best:
-        return None
-    order = sorted(best, key=lambda k: (-best[k], k))
-    rank = order.index(mine) + 1
-    listing = ", ".join(f"{i + 1}. {k} ({fmt(best[k], 'TFLOP/s')} bf16)" for i, k in enumerate(order))
-    detail = (
-        f"{a.id} is a {mine} chip; by generation (best bf16 per architecture family) {mine} ranks "
-        f"{rank} (claimed {claimed}): {listing}"
-    )
-    return BasisVerdict(
-        "rank:generation-bf16",
-        None,
-        held(rank == claimed),
-        detail,
-        (a.id,),
-        value=float(rank),
-        unit="rank",
-        group="generation",
-        label=f"{mine} generation rank {rank}",
-    )
-
-
 def _check_rank(rel: OrderingRelation, ctx: Context, a: Chip, claimed: int) -> Outcome:
     pool = [c for c in ctx.db if rel.among == "all" or c.vendor == a.vendor]
-    entries = [_rank_entry(rel, a, pool, basis) for basis in rel.bases]
-    gen = _generation_rank(a, pool, claimed)
-    if gen is not None:
-        entries.append(gen)
-    detail = f"claimed rank {claimed} among {len(pool)} {a.vendor} chips; " + "; ".join(
+    per = rel.per or "chip"
+    entries = [ranks.family_rank(a, pool, basis, claimed, per) for basis in rel.bases]
+    entries += [ranks.chip_rank(a, pool, basis, claimed, judged=per == "chip") for basis in rel.bases]
+    if per == "chip":  # the per-chip verdicts first
+        entries = entries[len(rel.bases) :] + entries[: len(rel.bases)]
+    who = "every chip" if rel.among == "all" else f"{a.vendor}'s chips"
+    detail = f"claimed rank {claimed} per {per} among {len(pool)} of {who}; " + "; ".join(
         e.detail for e in entries
     )
     return Outcome(tuple(entries), detail)
@@ -179,4 +129,5 @@ KIND = Kind(
     check=check,
     chip_keys=("a",),
     default_bases=SPEC_BASES,
+    caveat=True,
 )

@@ -51,11 +51,11 @@ def parse(rd: RelationReader) -> dict[str, Any]:
     return {"rule": rule, "status": status, "case_by_case": cbc}
 
 
-def _tier_words(tier: str | None) -> str:
+def tier_words(tier: str | None) -> str:
     return {None: "tier unknown", "none": "outside 3A090"}.get(tier, f"in {tier}")
 
 
-def _judge_status(c: Chip, status: str) -> tuple[str, str]:
+def judge_status(c: Chip, status: str) -> tuple[str, str]:
     """(verdict, reason) of a stated status against the tier the chip's metrics give."""
     tier = c.eccn_3a090
     if tier is None:
@@ -72,14 +72,19 @@ def _judge_status(c: Chip, status: str) -> tuple[str, str]:
         return verdict, "stated uncontrolled; " + (
             "yet the metrics put it in a 3A090 tier" if controlled else "the metrics put it outside 3A090"
         )
-    return "context", f"stated {status}: a policy decision; by the metrics it is {_tier_words(tier)}"
+    return "context", f"stated {status}: a policy decision; by the metrics it is {tier_words(tier)}"
+
+
+def tier_facts(c: Chip) -> str:
+    """``TPP 2,368, PD 2.91, outside 3A090``: the export-control metrics of one chip."""
+    lower = " (lower bound: some peaks unknown)" if c.tpp_is_lower_bound else ""
+    return f"TPP {fmt(c.tpp)}{lower}, PD {fmt(c.performance_density)}, {tier_words(c.eccn_3a090)}"
 
 
 def _tier_entry(c: Chip, status: str) -> BasisVerdict:
     tpp = c.tpp
-    lower = " (lower bound: some peaks unknown)" if c.tpp_is_lower_bound else ""
-    facts = f"TPP {fmt(tpp)}{lower}, PD {fmt(c.performance_density)}, {_tier_words(c.eccn_3a090)}"
-    verdict, why = _judge_status(c, status)
+    facts = tier_facts(c)
+    verdict, why = judge_status(c, status)
     return BasisVerdict(
         "eccn:3a090",
         None,
@@ -90,7 +95,7 @@ def _tier_entry(c: Chip, status: str) -> BasisVerdict:
         value=tpp,
         unit="TPP",
         group="export-control metrics",
-        label=f"{c.id} {_tier_words(c.eccn_3a090)}",
+        label=f"{c.id} {tier_words(c.eccn_3a090)}",
     )
 
 
@@ -126,12 +131,37 @@ def _band_entry(c: Chip, status: str, cbc: Mapping[str, Any]) -> BasisVerdict:
     )
 
 
+_POLICY_WORDS = {
+    "licensable": "still needs a licence (stated licensable: exports allowed licence by licence, not free "
+    "of control)",
+    "licence-required": "needs a licence by policy",
+}
+
+
+def _band_words(rel: RegulatoryRelation, band: Sequence[BasisVerdict]) -> str:
+    """``from 2026-01-15 licences are reviewed case by case below TPP ...: inside ...; outside ...``."""
+    cbc = rel.case_by_case or {}
+    inside = [e.pair[0] for e in band if e.label.endswith("inside band")]
+    outside = [e.pair[0] for e in band if e.label.endswith("outside band")]
+    text = (
+        f"from {cbc['rule']} licence applications are reviewed case by case below TPP {fmt(cbc['tpp_lt'])} "
+        f"and {fmt(cbc['bandwidth_gbps_lt'])} GB/s: inside {', '.join(inside) or 'none'}"
+    )
+    if outside:
+        text += f"; outside {', '.join(outside)}"
+    covered = [c for c in inside if rel.status[c] in ("controlled", "uncontrolled")]
+    if covered:
+        text += f" (the band covers chips stated {rel.status[covered[0]]} too: {', '.join(covered)})"
+    return text
+
+
 def _policy_verdict(
     rel: RegulatoryRelation, tiers: Mapping[str, str], entries: Sequence[BasisVerdict]
 ) -> tuple[str, str] | None:
-    """For a stated policy status ("licensable", "licence-required"): "policy, not specs: ..." naming the
-    chips the metrics put in the same tier with another status. None when the claim states no such status
-    (controlled / uncontrolled only: the metrics decide, reproduced or refuted)."""
+    """For a stated policy status ("licensable", "licence-required"): "policy, not specs: ..." saying that
+    such a chip still needs a licence, where the metrics put it and which chips they put in the same tier
+    with another status. None when the claim states no such status (controlled / uncontrolled only: the
+    metrics decide, reproduced or refuted)."""
     eccn = [e for e in entries if e.basis == "eccn:3a090"]
     if not any(e.verdict == "context" for e in eccn):
         return None
@@ -143,17 +173,16 @@ def _policy_verdict(
         peers = [
             c for c in rel.status if c != cid and tiers[c] == tiers[cid] and rel.status[c] != rel.status[cid]
         ]
-        s = f"{cid} is stated {rel.status[cid]}, yet the export-control metrics put it {tiers[cid]}"
-        s += f" (TPP {fmt(e.value)})"
+        status = rel.status[cid]
+        s = f"{cid} {_POLICY_WORDS.get(status, f'is stated {status}')}; the export-control metrics put it "
+        s += f"{tiers[cid]} (TPP {fmt(e.value)})"
         if peers:
             s += f", like {', '.join(f'{p} (stated {rel.status[p]})' for p in peers)}"
         words.append(s)
     text = "policy, not specs: " + "; ".join(words)
     band = [e for e in entries if e.basis == "eccn:case-by-case"]
     if band:
-        text += f". {band[0].group}: " + ", ".join(
-            f"{e.label} (stated {rel.status[e.pair[0]]})" for e in band
-        )
+        text += "; " + _band_words(rel, band)
     return "policy", text
 
 
@@ -162,7 +191,7 @@ def check(rel: RegulatoryRelation, ctx: Context) -> Outcome:
     entries = [_tier_entry(chips[cid], status) for cid, status in rel.status.items()]
     if rel.case_by_case:
         entries += [_band_entry(chips[cid], s, rel.case_by_case) for cid, s in rel.status.items()]
-    tiers = {cid: _tier_words(c.eccn_3a090) for cid, c in chips.items()}
+    tiers = {cid: tier_words(c.eccn_3a090) for cid, c in chips.items()}
     detail = f"rule: {rel.rule or 'unspecified'}; " + "; ".join(e.detail for e in entries)
     return Outcome(tuple(entries), detail, _policy_verdict(rel, tiers, entries))
 
