@@ -42,15 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Before any command module imports triton: with no GPU, kernels run in Triton's interpreter.
-    from gpucompare.hw import configure_triton
-
-    configure_triton()
+    # The command modules import nothing heavy at module level: --help and --version answer without torch.
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    # Before the command imports triton (through torch): with no GPU, kernels run in Triton's interpreter.
+    from gpucompare.hw import configure_triton
+
+    configure_triton()
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning

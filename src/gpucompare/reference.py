@@ -31,11 +31,14 @@ TOLERANCES: dict[str, float] = {
 BASELINE_FACTOR = 2.0
 BASELINE_SLACK = 1e-5
 
+
 def _up(x: torch.Tensor, upcast: str) -> torch.Tensor:
     return x.to(torch.float64 if upcast == "fp64" else torch.float32)
 
 
-def gemm_ref(a: torch.Tensor, b: torch.Tensor, scale_a=None, scale_b=None, upcast: str = "fp64") -> torch.Tensor:
+def gemm_ref(
+    a: torch.Tensor, b: torch.Tensor, scale_a=None, scale_b=None, upcast: str = "fp64"
+) -> torch.Tensor:
     """C = (scale_a * A) @ (scale_b * B); A (M, K), B (K, N) -> (M, N) in the upcast dtype."""
     c = _up(a, upcast) @ _up(b, upcast)
     if scale_a is not None:
@@ -92,9 +95,13 @@ def attention_bwd_ref(q, k, v, do, causal: bool = False, sm_scale: float | None 
     return torch.autograd.grad(out, (qf, kf, vf), do.to(dt))
 
 
-def decode_attention_ref(q, k_cache, v_cache, sm_scale: float | None = None, upcast: str = "fp64") -> torch.Tensor:
+def decode_attention_ref(
+    q, k_cache, v_cache, sm_scale: float | None = None, upcast: str = "fp64"
+) -> torch.Tensor:
     """One query token per sequence over a KV cache: q (B, Hq, D), caches (B, Hkv, L, D) -> (B, Hq, D)."""
-    return attention_ref(q.unsqueeze(2), k_cache, v_cache, causal=False, sm_scale=sm_scale, upcast=upcast).squeeze(2)
+    return attention_ref(
+        q.unsqueeze(2), k_cache, v_cache, causal=False, sm_scale=sm_scale, upcast=upcast
+    ).squeeze(2)
 
 
 def copy_ref(x: torch.Tensor, upcast: str = "fp64") -> torch.Tensor:
@@ -150,7 +157,9 @@ def check(out, ref, dtype: str, baseline=None, bound: float | None = None) -> Ch
     if not math.isfinite(err):
         return Check(False, err, limit, "output has NaN or Inf")
     ok = err <= limit
-    return Check(ok, err, limit, f"relative error {err:.3g} {'<=' if ok else '>'} bound {limit:.3g} ({dtype})")
+    return Check(
+        ok, err, limit, f"relative error {err:.3g} {'<=' if ok else '>'} bound {limit:.3g} ({dtype})"
+    )
 
 
 def poison_(t: torch.Tensor) -> torch.Tensor:

@@ -51,7 +51,7 @@ from gpucompare.measure import telemetry, timing
 from gpucompare.measure.machine import describe_machine, git_commit, local_bandwidth, local_peak, utc_now
 from gpucompare.results import DEFAULT_ROOT, Record, RunWriter, check_writable
 
-TIERS = ("cpu", "gpu")
+TIERS = hw.TIERS
 
 
 class DeviceLostError(GpucompareError):
