@@ -245,6 +245,9 @@ class CaseProgress:
             if self.done == self.total:
                 self._bar.update(self._task, description="done")
             self._bar.stop()
+        elif self._label and exc[0] is not None:  # a case begun and not finished: end its line
+            self.stream.write("interrupted\n")
+            self.stream.flush()
 
     def _counter(self) -> str:
         return f"[{self.done + 1:>{len(str(self.total))}}/{self.total}]"
@@ -270,6 +273,7 @@ class CaseProgress:
             self.stream.write(f"{status} {detail}\n")
             self.stream.flush()
         self.done += 1
+        self._label = ""
 
 
 def _progress_bar(console: Console) -> Any:

@@ -100,6 +100,7 @@ def test_full_disk_during_a_run_is_one_line_and_the_files_agree(tmp_path, fast, 
     err = _err_lines(capsys)  # the progress lines of the cases, then the error
     (line,) = [x for x in err if x.startswith("gpucompare: error: ")]
     assert err[-1] == line and "Traceback" not in "".join(err)
+    assert err[-2].startswith("[2/") and err[-2].endswith(" ... interrupted")  # the cut case's line ends
     assert "cannot write record 2: No space left on device; the run keeps its first 1 records" in line
     (folder,) = tmp_path.iterdir()
     assert load_run(folder).records == read_records_csv(folder / "records.csv")
