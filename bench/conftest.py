@@ -31,7 +31,7 @@ import pytest
 
 from gpucompare import hw
 from gpucompare.measure import runner
-from gpucompare.results import DEFAULT_ROOT, RunWriter
+from gpucompare.results import RunWriter
 
 
 class ReplayTimer:
