@@ -97,10 +97,17 @@ def test_match_device_cross_check(capsys):
     assert rc == 2 and "--match" in err
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-85", "lots"])
+def test_match_memory_must_be_a_finite_positive_number(capsys, value):
+    """issue 12: NaN passed as --memory-gb (and matched any chip)."""
+    rc, out, err = _run(capsys, "specs", "--match", "NVIDIA H100 80GB HBM3", f"--memory-gb={value}")
+    assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1 and "--memory-gb" in err
+
+
 def test_specs_bad_file_one_line(capsys, tmp_path):
     bad = tmp_path / "chips.toml"
     bad.write_text(
-        '[meta]\nschema_version = 1\n'
+        "[meta]\nschema_version = 1\n"
         '[sources.s]\ntitle="t"\nurl="u"\npublisher="p"\ndate="d"\nconfidence="official"\n'
         '[[chips]]\nid="zz"\nname="Z"\nvendor="V"\nsource="s"\n'
     )

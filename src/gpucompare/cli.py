@@ -1,4 +1,4 @@
-"""Command-line interface: ``gpucompare run | specs | published | compare | claims | workloads | project | report``.
+"""The gpucompare CLI: run, specs, published, compare, claims, workloads, project, report, diff.
 
 Thin over the library: each subcommand lives in ``gpucompare.commands.<name>`` with a
 ``register(subparsers)`` function that adds its parser and sets ``func(args) -> int``.
@@ -18,7 +18,7 @@ from gpucompare import __version__
 from gpucompare.errors import GpucompareError
 
 # Explicit list: no folder scan. A module missing here is not a command.
-COMMANDS = ("specs", "published", "compare", "claims", "workloads", "run", "project", "report")
+COMMANDS = ("specs", "published", "compare", "claims", "workloads", "run", "project", "report", "diff")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -299,6 +299,16 @@ def _progress_bar(console: Console) -> Any:
     )
 
 
+def format_seconds(s: float | None) -> str:
+    """A duration for people: ``"1.23 ms"``, ``"45.6 us"``; ``"-"`` for None."""
+    if s is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
 def counts_line(statuses: Iterable[str], noun: str, order: Sequence[str] = ()) -> str:
     """``"12 cases: 10 ok, 1 failed, 1 skipped"``: the statuses in ``order`` first (zeros included), then
     any other in order of appearance."""
