@@ -43,17 +43,25 @@ def test_files_present_and_parseable(generated):
     for name in TABLES:
         pd.read_csv(generated / "tables" / f"{name}.csv")
     readme = (generated / "README.md").read_text()
-    for section in report.build(runs(), **KW).sections:
-        assert f"## {section.title}" in readme
-    assert "## Plots" in readme and "plots/roofline_h20.svg" in readme
+    data = report.build(runs(), **KW)
+    for section in data.sections:  # shown, or listed with what would fill it
+        assert f"## {section.title}" in readme if section.shows else f"- **{section.title}**: " in readme
+    assert readme.index("## The answer: H200 vs H20") < readme.index("## Contents")
+    assert "(plots/roofline_h20.svg)" in readme and "(no rows)" not in readme
     html = (generated / "report.html").read_text()
     assert html.count("<table>") >= 8 and "Projected time and throughput per chip" in html
     assert "<svg" in html  # plots inline: nothing to fetch (xmlns URIs are names, not requests)
-    for fetch in ('src="', 'href="http', "url(http", "<img", "<link", "<script", "@import"):
+    for fetch in ('src="', "url(http", "<img", "<link", "<script", "@import"):
         assert fetch not in html, fetch
-    for stem in ("roofline_h200-sxm", "ratios_h200-sxm_vs_h20", "validation"):
+    for stem in ("roofline_overlay", "ratios_h200-sxm_vs_h20", "validation"):
         assert (generated / "plots" / f"{stem}.svg").stat().st_size > 1000
         assert (generated / "plots" / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
+        assert f'id="fig-{stem}"' in html  # inline in the page
+    # per-chip rooflines: SVG files linked, not a gallery in the page
+    assert (generated / "plots" / "roofline_h20.svg").exists() and not (
+        generated / "plots" / "roofline_h20.png"
+    ).exists()
+    assert 'id="fig-roofline_h20"' not in html and 'href="plots/roofline_h20.svg"' in html
     assert not list(generated.rglob("*.tmp"))
 
 
@@ -122,7 +130,7 @@ def test_deterministic_bytes(generated, tmp_path):
     report.generate(tmp_path, runs(), **KW)
     files = sorted(p.relative_to(generated) for p in generated.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    for rel in files:
-        if rel.suffix in (".csv", ".svg", ".md", ".html"):
-            assert (generated / rel).read_bytes() == (tmp_path / rel).read_bytes(), rel
+    assert {p.suffix for p in files} == {".csv", ".svg", ".png", ".md", ".html"}
+    for rel in files:  # every file, images included
+        assert (generated / rel).read_bytes() == (tmp_path / rel).read_bytes(), rel
 

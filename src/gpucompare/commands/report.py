@@ -6,6 +6,17 @@ import argparse
 from pathlib import Path
 
 
+def pair_list(text: str) -> list[tuple[str, str]]:
+    """``"H200:H20,B200:H200"`` -> [("H200", "H20"), ("B200", "H200")] (argparse type: one line on error)."""
+    pairs = []
+    for item in text.split(","):
+        a, sep, b = item.strip().partition(":")
+        if not sep or not a.strip() or not b.strip() or ":" in b:
+            raise argparse.ArgumentTypeError(f"{item.strip()!r} is not CHIP_A:CHIP_B (e.g. H200:H20)")
+        pairs.append((a.strip(), b.strip()))
+    return pairs
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "report", help="regenerate the published report", description=__doc__.splitlines()[0]
@@ -24,6 +35,14 @@ def register(subparsers) -> None:
         help="show cpu-fallback runs in the chip tables, labelled as pipeline checks",
     )
     p.add_argument("--no-plots", action="store_true", help="tables only (faster)")
+    p.add_argument(
+        "--pairs",
+        type=pair_list,
+        default=None,
+        metavar="A:B,C:D",
+        help="chip pairs the answer compares, first one as the headline "
+        "(default: H200:H20,H20:H100,B200:H200,H200:Ascend 910C,A100:H200,H100:H200)",
+    )
     p.set_defaults(func=main)
 
 
@@ -48,6 +67,14 @@ def main(args: argparse.Namespace) -> int:
                 "--include-cpu shows them, labelled as pipeline checks",
                 file=sys.stderr,
             )
-    written = report.generate(Path(args.out), runs, include_cpu=args.include_cpu, plots=not args.no_plots)
+    kwargs = {}
+    if args.pairs is not None:
+        from gpucompare.specs import load_chips
+
+        db = load_chips()
+        kwargs["pairs"] = [(db.get(a).id, db.get(b).id) for a, b in args.pairs]  # unknown chip: one line
+    written = report.generate(
+        Path(args.out), runs, include_cpu=args.include_cpu, plots=not args.no_plots, **kwargs
+    )
     print(f"wrote {len(written)} files under {args.out} (README.md, report.html, tables/, plots/)")
     return 0

@@ -1,7 +1,9 @@
 """The published report: tables (Markdown, CSV, HTML) and plots under ``results/``, from stored runs.
 
 Data flow: :mod:`~gpucompare.report.inputs` analyses the runs once (``gpucompare.model``) against a
-``ChipDB``; each builder of :mod:`~gpucompare.report.sections` turns that into one :class:`Section`
+``ChipDB`` and takes the headline's numbers per chip pair from :mod:`~gpucompare.report.headline`
+(spec, projected, published, measured here); :mod:`~gpucompare.report.sections.answer` words them (the
+answer the report opens with) and :mod:`~gpucompare.report.charts` draws them; each builder of :mod:`~gpucompare.report.sections` turns that into one :class:`Section`
 (title, prose, table, CSVs, plots); :mod:`~gpucompare.report.build` runs them in document order;
 :mod:`~gpucompare.report.format` renders Markdown and HTML in one loop; :mod:`~gpucompare.report.plots`
 draws the figures; :mod:`~gpucompare.report.generate` writes the files.
@@ -20,12 +22,14 @@ from __future__ import annotations
 from gpucompare.report.build import DEFAULT_PAIRS, build
 from gpucompare.report.format import csv_text, html_table, md_table, render_html, render_markdown
 from gpucompare.report.generate import generate
-from gpucompare.report.section import Plot, ReportData, Section
+from gpucompare.report.section import Headline, PairAnswer, Plot, ReportData, Section
 from gpucompare.report.sections import BUILDERS
 
 __all__ = [
     "BUILDERS",
     "DEFAULT_PAIRS",
+    "Headline",
+    "PairAnswer",
     "Plot",
     "ReportData",
     "Section",

@@ -54,7 +54,7 @@ def _inline_svg(text: str) -> str:
 def _write_plots(data: ReportData, folder: Path) -> list[Path]:
     written: list[Path] = []
     for plot in data.plots:
-        written += save(plot.draw(), folder / plot.stem)
+        written += save(plot.draw(), folder / plot.stem, plot.formats)
     return written
 
 

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from gpucompare import model
+from gpucompare.report.headline import PairFigure, pair_figures
 from gpucompare.results import Run, is_pipeline_check
 from gpucompare.specs import Chip, ChipDB, spec_ratios
+from gpucompare.specs.published import PublishedEntry
 
 #: ``claims_fn(workload_ratios)``: the claim results as ``ClaimResult.to_dict()`` dicts.
 ClaimsFn = Callable[[Callable | None], list[dict]]
@@ -62,6 +64,8 @@ class ReportInputs:
     claims_fn: ClaimsFn | None
     status: str = ""
     notes: dict[str, str] = field(default_factory=dict)
+    published: Sequence[PublishedEntry] = ()  # the ledger of published measurements
+    figures: dict[tuple[str, str], list[PairFigure]] = field(default_factory=dict)  # per pair (ids)
 
     @property
     def chips(self) -> list[Chip]:
@@ -113,8 +117,10 @@ def gather(
     counts: model.CountsFn | None,
     layer: model.LayerConfig | None,
     claims_fn: ClaimsFn | None,
+    published: Sequence[PublishedEntry] = (),
 ) -> ReportInputs:
-    """Analyse ``runs`` against ``db`` and compute what more than one section needs."""
+    """Analyse ``runs`` against ``db`` and compute what more than one section needs (the headline's
+    numbers per pair from :func:`gpucompare.report.headline.pair_figures`)."""
     chips = list(db)
     index = model.chip_index(chips)
     layer = layer or model.LayerConfig()
@@ -154,4 +160,6 @@ def gather(
         claims_fn=claims_fn,
         status=_status(records, analysis),
         notes=notes,
+        published=tuple(published),
+        figures={(a.id, b.id): pair_figures(a, b, analysis, published) for a, b in chip_pairs},
     )

@@ -1,6 +1,8 @@
-"""The report's figures (matplotlib, imported only when a figure is drawn): roofline per chip, projected
-speed-ups per chip pair, projected vs measured time. Saved as SVG and PNG with fixed metadata and a fixed
-SVG hash salt, so the same data gives the same SVG bytes.
+"""The report's figures (matplotlib, imported only when a figure is drawn): the per-chip rooflines and the
+validation scatter here, the headline's charts in :mod:`~gpucompare.report.charts`. Saved as SVG (and PNG)
+with fixed metadata, a fixed SVG hash salt and text drawn as paths, so the same data and the pinned
+plotting stack (``requirements-cpu.txt``) give the same bytes. Colours: the Okabe-Ito palette
+(colour-blind safe), with line styles or hatches as a second cue.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from gpucompare import model
 from gpucompare.files import atomic_write
 from gpucompare.specs import Chip
@@ -21,30 +21,43 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 SALT = "gpucompare"
+#: Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
+STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8.5,
+    "svg.hashsalt": SALT,
+    "svg.fonttype": "path",
+}
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
+    from cycler import cycler
 
+    plt.rcParams.update({**STYLE, "axes.prop_cycle": cycler(color=list(PALETTE))})
     return plt
 
 
-def save(fig: Figure, stem: Path) -> list[Path]:
-    """Save a figure as SVG and PNG (fixed metadata, fixed hash salt), atomically; close it."""
+METADATA = {"svg": {"Date": None, "Creator": "gpucompare"}, "png": {"Software": "gpucompare"}}
+
+
+def save(fig: Figure, stem: Path, formats: Sequence[str] = ("svg", "png")) -> list[Path]:
+    """Save a figure in ``formats`` (fixed metadata, fixed hash salt, 100 dpi), atomically; close it."""
     import matplotlib
 
-    plt = _pyplot()
+    plt = pyplot()
     out = []
     with matplotlib.rc_context({"svg.hashsalt": SALT, "svg.fonttype": "path"}):
-        for ext, meta in (
-            ("svg", {"Date": None, "Creator": "gpucompare"}),
-            ("png", {"Software": "gpucompare"}),
-        ):
+        for ext in formats:
             buf = io.BytesIO()
-            fig.savefig(buf, format=ext, metadata=meta, dpi=100)
+            fig.savefig(buf, format=ext, metadata=METADATA[ext], dpi=100)
             path = stem.with_suffix(f".{ext}")
             atomic_write(path, buf.getvalue())
             out.append(path)
@@ -52,7 +65,7 @@ def save(fig: Figure, stem: Path) -> list[Path]:
     return out
 
 
-def _log_axes(ax: Any) -> None:
+def log_axes(ax: Any) -> None:
     """Log-log axes with plain tick labels (no mathtext: faster and identical across runs)."""
     from matplotlib.ticker import FuncFormatter, NullLocator
 
@@ -67,7 +80,7 @@ def roofline(
     chip: Chip, measured: Sequence[model.Measured], projections: Sequence[model.ProjectionResult]
 ) -> Figure:
     """Roofline of ``chip`` (a roof per dtype present), points measured on it and projections onto it."""
-    fig, ax = _pyplot().subplots(figsize=(7, 4.5))
+    fig, ax = pyplot().subplots(figsize=(7, 4.5))
     points = [m for m in measured if m.chip_id == chip.id and m.flops > 0]
     projs = [p for p in projections if p.chip_id == chip.id and p.status == "ok" and p.flops > 0]
     dtypes = sorted({p.dtype for p in projs} | {m.dtype for m in points} | {"bf16"})
@@ -93,7 +106,7 @@ def roofline(
             edgecolors="k",
             label="measured here",
         )
-    _log_axes(ax)
+    log_axes(ax)
     ax.set_xlabel("arithmetic intensity (FLOP/byte)")
     ax.set_ylabel("TFLOP/s")
     pipeline = any(p.pipeline_check for p in projs)
@@ -103,39 +116,16 @@ def roofline(
     return fig
 
 
-def ratio_bars(a: Chip, b: Chip, ratios: pd.DataFrame, spec_ratios: pd.DataFrame) -> Figure:
-    """Bars of per-workload (and per-step) projected speed-ups of A over B, spec ratios as lines.
-
-    ``ratios`` and ``spec_ratios`` are the report's tables (every pair); the rows of ``a`` over ``b`` are drawn.
-    """
-    df = ratios[(ratios.chip_a == a.id) & (ratios.chip_b == b.id) & ratios.ratio.notna()]
-    fig, ax = _pyplot().subplots(figsize=(8, max(2.5, 0.3 * len(df) + 1.5)))
-    labels = [s.removeprefix("workload:") for s in df.basis]
-    ax.barh(range(len(df)), list(df.ratio), color="tab:blue")
-    ax.set_yticks(range(len(df)), labels, fontsize=7)
-    sr = spec_ratios
-    sr = sr[(sr.chip_a == a.id) & (sr.chip_b == b.id) & sr.ratio.notna()]
-    styles = ["--", ":", "-.", (0, (1, 3)), (0, (5, 2))] * 3
-    for (basis, value), style in zip(sorted(zip(sr.basis, sr.ratio)), styles):
-        ax.axvline(value, linestyle=style, color="gray", label=f"spec {basis}: {value:.3g}x")
-    ax.set_xlabel(f"speed-up of {a.id} over {b.id} (t_{b.id} / t_{a.id})")
-    ax.set_title(f"{a.id} vs {b.id}: projected per workload" + ("" if len(df) else " (no measurement yet)"))
-    if len(sr):
-        ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    return fig
-
-
 def validation(rows: Sequence[model.ValidationRow]) -> Figure:
     """Projected against measured time for every validation pair (log-log, with the diagonal)."""
-    fig, ax = _pyplot().subplots(figsize=(5, 5))
+    fig, ax = pyplot().subplots(figsize=(5, 5))
     rows = [r for r in rows if r.projected_s]
     xs, ys = [r.measured_s for r in rows], [r.projected_s for r in rows]
     ax.scatter(xs, ys)
     if rows:
         lo, hi = min(xs + ys), max(xs + ys)
         ax.plot([lo, hi], [lo, hi], "k--", label="projected = measured")
-        _log_axes(ax)
+        log_axes(ax)
         ax.legend(fontsize=8)
     ax.set_xlabel("measured time (s)")
     ax.set_ylabel("projected time (s)")

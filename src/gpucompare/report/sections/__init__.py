@@ -9,11 +9,17 @@ from collections.abc import Callable
 
 from gpucompare.report.inputs import ReportInputs
 from gpucompare.report.section import Section
-from gpucompare.report.sections import chips, claims, runs, specs
+from gpucompare.report.sections import answer, chips, claims, classes, runs, specs
 
 Builder = Callable[[ReportInputs], Section]
 
+#: The headline (``answer.headline``) comes before these; long tables (provenance) come last.
 BUILDERS: tuple[Builder, ...] = (
+    answer.evidence,
+    classes.efficiency_by_class,
+    claims.claims,
+    specs.spec_ratios,
+    specs.export_control,
     runs.machines,
     runs.efficiency,
     chips.projections,
@@ -21,9 +27,7 @@ BUILDERS: tuple[Builder, ...] = (
     chips.model_steps,
     chips.validation,
     runs.noise,
-    specs.export_control,
-    specs.spec_ratios,
-    claims.claims,
+    classes.rooflines,
     runs.skipped,
     runs.provenance,
 )

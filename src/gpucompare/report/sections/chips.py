@@ -12,7 +12,6 @@ import pandas as pd
 
 from gpucompare import model
 from gpucompare.dims import LLAMA3_70B
-from gpucompare.files import slug
 from gpucompare.report import plots
 from gpucompare.report.inputs import ReportInputs
 from gpucompare.report.section import Plot, Section
@@ -85,11 +84,6 @@ def projections(inp: ReportInputs) -> Section:
     table = pd.DataFrame(
         [{c: p.to_dict()[c] for c in PROJECTION_COLUMNS} for p in inp.projections], columns=PROJECTION_COLUMNS
     )
-    roofs = [
-        Plot(f"roofline_{slug(c.id)}", partial(plots.roofline, c, inp.analysis.measured, inp.projections))
-        for c in inp.chips
-        if c.bandwidth_tbps and c.peak_tflops.get("bf16")
-    ]
     return Section(
         "projections",
         "Projected time and throughput per chip",
@@ -101,7 +95,7 @@ def projections(inp: ReportInputs) -> Section:
         "throughput (TFLOP/s, GB/s) in `tables/projections.csv`.",
         table,
         shown=None if table.empty else projection_pivot(table),
-        plots=roofs,
+        empty_hint="a GPU run (`gpucompare run` on a GPU): each measured kernel is projected onto every chip.",
     )
 
 
@@ -132,17 +126,13 @@ def ratios(inp: ReportInputs) -> Section:
         steps = (_step_ratio(inp, a.id, b.id, step) for step in model.STEPS)
         rows += [r for r in steps if r is not None]
     table = pd.DataFrame(rows, columns=RATIO_COLUMNS)
-    bars = [
-        Plot(f"ratios_{slug(a.id)}_vs_{slug(b.id)}", partial(plots.ratio_bars, a, b, table, inp.spec_ratios))
-        for a, b in inp.pairs
-    ]
     return Section(
         "ratios",
         "Ratios per workload",
         "Speed-up of chip A over chip B, `t_B / t_A`, per measured workload and per composed step "
-        "(`model:`).",
+        "(`model:`); the charts per pair are at the top.",
         table,
-        plots=bars,
+        empty_hint="a GPU run: the projected speed-up of each chosen pair on every measured kernel.",
     )
 
 
@@ -165,6 +155,7 @@ def model_steps(inp: ReportInputs) -> Section:
         f"A {LLAMA3_70B.name}-sized layer (train, prefill, decode)",
         _layer_intro(inp.layer),
         pd.DataFrame(rows, columns=list(STEP_COLUMNS.values())),
+        empty_hint="a GPU run with GEMM and attention (train, prefill) or decode attention (decode) kernels.",
     )
 
 
@@ -177,5 +168,7 @@ def validation(inp: ReportInputs) -> Section:
         "",
         pd.DataFrame([dataclasses.asdict(r) for r in inp.validation], columns=cols),
         readme_note=inp.validation_summary + ".",
-        plots=[Plot("validation", partial(plots.validation, inp.validation))],
+        plots=[Plot("validation", partial(plots.validation, inp.validation))] if inp.validation else [],
+        empty_hint="runs on two different GPUs measuring the same kernel: each projected onto the other and "
+        "compared with its measurement.",
     )

@@ -79,11 +79,13 @@ def claims(inp: ReportInputs) -> Section:
     return Section(
         "claims",
         "Claims and verdicts",
-        "From `gpucompare.claims`: spec bases always; workload bases when measured. One row per claim "
-        "here; every basis with its ratio and verdict in `tables/claims.csv`.",
+        "What the articles said (`seeds/claims.toml`) judged by `gpucompare.claims`: on spec bases always, on "
+        "workload bases when measured. One row per claim here (open a verdict to read it whole); every "
+        "basis with its ratio and verdict in `tables/claims.csv`.",
         table,
         shown=None
         if table.empty
-        else table.drop_duplicates("claim")[["claim", "chips", "status", "verdict", "source"]],
+        else table.drop_duplicates("claim")[["claim", "quote_en", "chips", "status", "verdict", "source"]],
         notes=notes,
+        empty_hint="a claims file with claims (`seeds/claims.toml`).",
     )

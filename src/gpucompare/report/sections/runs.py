@@ -108,6 +108,7 @@ def machines(inp: ReportInputs) -> Section:
         "One row per run folder under `results/runs/`.",
         table,
         more_csvs={"measured": measured.reset_index(drop=True)},
+        empty_hint="a run folder under `results/runs/` (`gpucompare run`).",
     )
 
 
@@ -126,6 +127,7 @@ def efficiency(inp: ReportInputs) -> Section:
         "independently of clock) get no normalisation.",
         table,
         shown=None if table.empty else table.drop(columns=["peak_source", "roofline_s", "clock_note"]),
+        empty_hint="a run (`gpucompare run`): each record's efficiency against its chip's spec roofline.",
     )
 
 
@@ -136,6 +138,7 @@ def noise(inp: ReportInputs) -> Section:
         "Kernels measured in two or more runs on the same chip: `spread = (max - min) / median` of the "
         "per-run medians. Goal: ≤ 1 % for kernels longer than 100 µs (`goal_applies`).",
         pd.DataFrame(model.run_to_run_spread(inp.analysis), columns=NOISE_COLUMNS),
+        empty_hint="two or more runs of the same kernel on the same chip.",
     )
 
 
@@ -145,6 +148,7 @@ def skipped(inp: ReportInputs) -> Section:
         "Records not modelled",
         "Failed or skipped records and records without local peaks, with the reason.",
         pd.DataFrame(inp.all_analysis.skipped, columns=["record", "reason"]),
+        empty_hint="a record that failed its check, was skipped, or has no local peaks (none so far).",
     )
 
 
@@ -185,7 +189,7 @@ def provenance(inp: ReportInputs) -> Section:
     return Section(
         "provenance",
         "Provenance",
-        "Every measured figure with its run id; every spec figure with its source id.",
+        "Every measured figure with its run id; every spec figure with its source id (a long table: CSV only).",
         pd.DataFrame(rows, columns=PROVENANCE_COLUMNS),
         readme_table=False,
     )
