@@ -6,6 +6,8 @@ overwrote ``<out>/README.md``; ``--no-plots`` deleted the committed plots.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from report_samples import KW, runs
 
@@ -79,3 +81,16 @@ def test_cli_refuses_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "README.md: exists and was not written by" in err
     assert (tmp_path / "README.md").read_text() == "mine\n"
+
+
+def test_committed_manifest_lists_the_committed_report():
+    """A fresh clone's `gpucompare report` recognises results/README.md as its own (else it would refuse)."""
+    results = Path(__file__).resolve().parents[2] / "results"
+    if not (results / "README.md").is_file():
+        pytest.skip("no published results/ in this checkout")
+    files = {
+        p.relative_to(results).as_posix()
+        for p in results.rglob("*")
+        if p.is_file() and p.name != MANIFEST and "runs" not in p.relative_to(results).parts
+    }
+    assert read_manifest(results) == files, "run `gpucompare report` and commit results/report-files.txt"
