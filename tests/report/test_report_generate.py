@@ -133,4 +133,3 @@ def test_deterministic_bytes(generated, tmp_path):
     assert {p.suffix for p in files} == {".csv", ".svg", ".png", ".md", ".html"}
     for rel in files:  # every file, images included
         assert (generated / rel).read_bytes() == (tmp_path / rel).read_bytes(), rel
-
