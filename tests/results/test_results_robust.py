@@ -166,3 +166,37 @@ def test_runs_killed_at_random_moments_leave_whole_records_and_a_report(tmp_path
     assert rc == 0, err.getvalue()
     assert all(line.startswith("gpucompare: warning: ") for line in err.getvalue().splitlines())
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+# ---------------------------------------------------------------- the values the issue's fuzzing broke
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"flops": 10**400}, "'flops'"),  # was OverflowError in the float check
+        ({"median_s": 10**400}, "'median_s'"),
+        ({"median_s": 1e308}, "'median_s'"),  # was ValueError further down (model, plots)
+        ({"dtype": "fp99"}, "'dtype'"),  # was ValueError in the report
+        ({"versions": "unknown"}, "'versions'"),  # was AttributeError
+        ({"bytes": 0}, "'bytes'"),  # was ZeroDivisionError in the plots
+        ({"shape": {"M": -1}}, "'shape.M'"),
+        (
+            {"telemetry": {"before": {"sm_clock_mhz": "fast"}, "after": None}},
+            "'telemetry.before.sm_clock_mhz'",
+        ),
+    ],
+)
+def test_issue_values_are_refused_naming_file_and_field(tmp_path, change, field):
+    w = RunWriter(tmp_path, CPU_MACHINE)
+    (w.path / "records.jsonl").write_text(json.dumps(make_record(w.run_id, **change)) + "\n")
+    with pytest.raises(ResultsError, match=rf"records\.jsonl:1: field {field}"):
+        load_run(w.path)
+
+
+@pytest.mark.parametrize("versions", ["unknown", {"torch": 2}])
+def test_run_json_versions_must_hold_strings(tmp_path, versions):
+    w = RunWriter(tmp_path, CPU_MACHINE)
+    (w.path / "run.json").write_text(json.dumps({**w.machine, "versions": versions}))
+    with pytest.raises(ResultsError, match=r"run\.json: field 'versions"):
+        load_run(w.path)
