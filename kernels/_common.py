@@ -16,10 +16,16 @@ Kept small and stable; ``gemm``, ``bandwidth``, ``attention`` and ``decode`` imp
   bf16 arithmetic on raw bits, so it is wrong there; the GPU uses native bf16).
 - ``round_bf16_in_kernel`` / ``rne_to_bf16``: the interpreter's fp32 -> bf16 cast truncates; a kernel
   that stores bf16 rounds with ``rne_to_bf16`` first (constexpr-guarded) to match the GPU's rounding.
+- ``use_hopper_path`` is the ONE place that chooses between the Hopper kernels (``gemm_sm90``,
+  ``attention_sm90``: TMA descriptors, persistent grid, wgmma, warp specialisation) and the portable ones
+  (pre-Hopper GPUs, the interpreter); ``tma_compatible`` says whether a tensor can back a TMA descriptor,
+  ``sm_count`` how many SMs a persistent grid fills.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -27,7 +33,7 @@ import triton
 import triton.language as tl
 
 from gpucompare.dtypes import STORAGE_FLOATS, torch_dtype
-from gpucompare.hw import has_gpu, interpreting
+from gpucompare.hw import compute_capability, has_gpu, interpreting
 
 FLOAT_DTYPES: tuple[torch.dtype, ...] = tuple(torch_dtype(n) for n in STORAGE_FLOATS)
 """The storage dtypes every elementwise / GEMM kernel accepts (fp8 is handled by its own entry points)."""
@@ -188,3 +194,72 @@ def autotune_bench(kernel_call, quantiles=None):
     config (Triton's defaults are 25 and 100 ms). Enough to rank configs of kernels >= 10 µs, and it
     cuts the GPU tier's autotuning (~80 GEMM keys x ~10 configs) from minutes to about one."""
     return triton.testing.do_bench(kernel_call, warmup=5, rep=25, quantiles=quantiles)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# kernel path: Hopper (sm_90) or portable, decided here and nowhere else
+
+KERNEL_PATH_ENV = "GPUCOMPARE_KERNEL_PATH"
+"""Environment override of :func:`use_hopper_path`: ``portable`` forces the portable kernels everywhere
+(to compare both paths on one H100/H200); ``auto`` or unset lets the capability decide."""
+
+H100_SM_COUNT = 132
+"""SMs of an H100/H200 SXM: the persistent grid's size when no GPU can be asked (compile checks)."""
+
+
+@functools.cache
+def triton_has_tma_api() -> bool:
+    """True when this Triton has tensor descriptors (``tl.make_tensor_descriptor`` and the host
+    ``triton.tools.tensor_descriptor.TensorDescriptor``) and ``tl.range(flatten=, warp_specialize=)``
+    (Triton 3.6 has all three); the Hopper kernels need them."""
+    import inspect
+
+    try:
+        from triton.tools.tensor_descriptor import TensorDescriptor  # noqa: F401
+    except ImportError:
+        return False
+    if not hasattr(tl, "make_tensor_descriptor") or not hasattr(tl, "range"):
+        return False
+    return {"flatten", "warp_specialize"} <= set(inspect.signature(tl.range.__init__).parameters)
+
+
+def use_hopper_path(device: torch.device | str | None) -> bool:
+    """Run the Hopper kernels on ``device``? True only when Triton compiles (not the interpreter) for a
+    CUDA device of compute capability 9.x, Triton has tensor descriptors, and ``GPUCOMPARE_KERNEL_PATH``
+    is not ``portable``. Everything else (Ampere/Ada, Blackwell until tuned there, the CPU interpreter)
+    takes the portable kernels. The Hopper wrappers still fall back, per call, on inputs TMA cannot
+    address (see :func:`tma_compatible`)."""
+    choice = os.environ.get(KERNEL_PATH_ENV, "auto").strip().lower()
+    if choice not in ("auto", "portable", ""):
+        raise ValueError(f"{KERNEL_PATH_ENV} must be 'auto' or 'portable', got {choice!r}")
+    if choice == "portable" or interpreting() or not triton_has_tma_api():
+        return False
+    dev = torch.device(device) if device is not None else None
+    if dev is None or dev.type != "cuda":
+        return False
+    cc = compute_capability(dev)
+    return cc is not None and cc[0] == 9
+
+
+def tma_compatible(t: torch.Tensor) -> bool:
+    """Can ``t`` back a TMA descriptor? Last dimension contiguous (stride 1), every other stride and the
+    base address 16-byte aligned (the tensor-map rules; a meta tensor's address counts as aligned)."""
+    if t.dim() == 0 or t.stride(-1) != 1:
+        return False
+    size = t.element_size()
+    if t.device.type != "meta" and t.data_ptr() % 16:
+        return False
+    return all((st * size) % 16 == 0 for st in t.stride()[:-1])
+
+
+@functools.cache
+def _device_sm_count(index: int) -> int:
+    return torch.cuda.get_device_properties(index).multi_processor_count
+
+
+def sm_count(device: torch.device | str | None) -> int:
+    """SMs of a CUDA ``device`` (the persistent grid's size), ``H100_SM_COUNT`` when it cannot be asked."""
+    dev = torch.device(device) if device is not None else None
+    if dev is not None and dev.type == "cuda" and has_gpu():
+        return _device_sm_count(dev.index if dev.index is not None else torch.cuda.current_device())
+    return H100_SM_COUNT

@@ -67,6 +67,7 @@ class Result:
     registers: int | None = None
     spill_bytes: int | None = None
     fits_h100: bool | None = None
+    ptx: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -110,6 +111,18 @@ def ptxas_problem() -> str | None:
 
 
 _REGS = re.compile(r"Used (\d+) registers")
+PTX_MARKERS = {
+    "wgmma": r"\bwgmma\.mma_async",  # Hopper warp-group MMA
+    "tma": r"\bcp\.async\.bulk\.tensor",  # TMA copies (loads and stores)
+    "tma_reduce": r"\bcp\.reduce\.async\.bulk\.tensor",  # TMA reduce-add (dQ)
+    "setmaxnreg": r"\bsetmaxnreg",  # warp specialisation: producer/consumer register split
+    "mma_sync": r"\bmma\.sync",  # Ampere-style MMA
+    "cp_async": r"\bcp\.async\.c[ag]\.",  # Ampere-style async copy (pointer loads)
+    "atomic": r"\b(?:red|atom)\.global",  # pointer atomics
+    "fadd": r"\badd\.(?:rn\.)?f32",  # fp32 adds (fp8 precise accumulation adds the partial sums)
+}
+"""PTX instructions counted per compile (``Result.ptx``, regular expressions): the compile-level
+evidence of what a kernel runs on sm_90."""
 _SPILL = re.compile(r"(\d+) bytes spill stores, (\d+) bytes spill loads")
 
 
@@ -175,6 +188,8 @@ def compile_case(case: Case, arch: int = 90) -> Result:
         return res
     res.seconds = time.perf_counter() - t0
     res.ok = True
+    ptx = compiled.asm.get("ptx", "")
+    res.ptx = {name: len(re.findall(marker, ptx)) for name, marker in PTX_MARKERS.items()}
     res.shared_bytes = int(compiled.metadata.shared)
     res.fits_h100 = res.shared_bytes <= H100_MAX_SHARED
     text = log.getvalue()
@@ -265,6 +280,124 @@ def gemm_cases(full: bool) -> Iterator[Case]:
                 const = {**cfg.kwargs, **meta, "INT64": int64}
                 label = f"{name} {_cfg_label(cfg)}" + (" INT64" if int64 else "")
                 yield Case("gemm._matmul_kernel", label, tuner.fn, args, const, cfg.num_warps, cfg.num_stages)
+
+
+def gemm_sm90_cases(full: bool) -> Iterator[Case]:
+    """``gemm_sm90``: the persistent TMA kernel at 4096^3 (bf16, fp8 precise and fast accumulation;
+    with ``full`` also fp16 and a column-major B) over every config the autotuner keeps (``full``: also
+    the ones its pruning drops, labelled ``[pruned]``; quick: the biggest kept and, for bf16, a
+    warp-specialised one), and the skinny split-K kernel at M = 16 against an 8192 x 8192 weight (M = 1
+    and 8 compile to the same kernel)."""
+    import torch
+    from triton.tools.tensor_descriptor import TensorDescriptor
+
+    from gpucompare.kernels import gemm_sm90 as g
+
+    def desc(t):
+        return TensorDescriptor.from_tensor(t, [16, 16])
+
+    dts = _torch_dtypes()
+    m = n = k = 4096
+    # (label, input dtype, B column-major, output dtype, precision, fp8 precise accumulation)
+    variants = [("bf16", dts["bf16"], False, dts["bf16"], "tf32", False),
+                ("fp8-precise", g.FP8, True, torch.bfloat16, "tf32", True),
+                ("fp8-fast", g.FP8, True, torch.bfloat16, "tf32", False)]  # fmt: skip
+    if full:
+        variants += [("fp16", dts["fp16"], False, dts["fp16"], "tf32", False),
+                     ("bf16-Bcol", dts["bf16"], True, dts["bf16"], "tf32", False)]  # fmt: skip
+    for name, dt, kmajor, out_dt, prec, precise in variants:
+        a = _t(m, k, dtype=dt)
+        b = _t(n, k, dtype=dt).t() if kmajor else _t(k, n, dtype=dt)
+        c = _t(m, n, dtype=out_dt)
+        scale = _t(1, dtype=torch.float32)
+        meta = {"AB_DTYPE": str(dt).removeprefix("torch."), "B_KMAJOR": kmajor, "PRECISION": prec,
+                "FP8_PRECISE": precise, "HAS_SCALE": dt == g.FP8, "UPCAST": False, "RNE_BF16": False}  # fmt: skip
+        args = {"a_desc": desc(a), "b_desc": desc(b.t() if kmajor else b), "c_desc": desc(c), "c_ptr": c,
+                "scale_a_ptr": scale, "scale_b_ptr": scale, "M": m, "N": n, "K": k,
+                "stride_cm": c.stride(0), "stride_cn": c.stride(1)}  # fmt: skip
+        kept = g._prune_persistent(g._PERSISTENT_CONFIGS, args, **meta)
+        pruned = [
+            c
+            for c in g._PERSISTENT_CONFIGS
+            if c not in kept and c.kwargs["BLOCK_K"] == kept[0].kwargs["BLOCK_K"]
+        ]
+        ws = [c for c in kept if c.kwargs["WARP_SPECIALIZE"]][:1] if name == "bf16" else []
+        for cfg in [*kept, *pruned] if full else _biggest(kept) + ws:
+            cargs = {key: (TensorDescriptor(v.base, v.shape, v.strides, list(v.block_shape))
+                           if isinstance(v, TensorDescriptor) else v) for key, v in args.items()}  # fmt: skip
+            g._set_block_shapes({**cargs, **meta, **cfg.kwargs})
+            tag = " [pruned]" if cfg in pruned else ""
+            yield Case("gemm_sm90._gemm_persistent", f"{name} {_cfg_label(cfg)}{tag}", g._gemm_persistent, cargs,
+                       {**meta, **cfg.kwargs, "NUM_SMS": SM90_SM_COUNT}, cfg.num_warps, cfg.num_stages)  # fmt: skip
+        # skinny (decode) kernel: M = 16 tokens against an (N, K) = (8192, 8192) weight, 5 K splits
+        sm, sn, sk = 16, 8192, 8192
+        a = _t(sm, sk, dtype=dt)
+        b = _t(sn, sk, dtype=dt).t() if kmajor else _t(sk, sn, dtype=dt)
+        c = _t(sm, sn, dtype=out_dt)
+        part = _t(5, sm, sn, dtype=torch.float32)
+        sargs = {"a_desc": desc(a), "b_desc": desc(b.t() if kmajor else b), "c_ptr": c, "part_ptr": part,
+                 "scale_a_ptr": scale, "scale_b_ptr": scale, "M": sm, "N": sn, "K": sk,
+                 "stride_cm": c.stride(0), "stride_cn": c.stride(1), "K_PER_SPLIT": 1792}  # fmt: skip
+        cfgs = g._SKINNY_CONFIGS
+        if name == "fp8-fast" and not full:
+            continue
+        for cfg in cfgs if full else cfgs[:1]:
+            cargs = {key: (TensorDescriptor(v.base, v.shape, v.strides, list(v.block_shape))
+                           if isinstance(v, TensorDescriptor) else v) for key, v in sargs.items()}  # fmt: skip
+            g._set_block_shapes({**cargs, **meta, **cfg.kwargs, "BLOCK_M": g.SKINNY_MAX_M})
+            yield Case("gemm_sm90._gemm_skinny", f"{name} M={sm} {_cfg_label(cfg)}", g._gemm_skinny, cargs,
+                       {**meta, **cfg.kwargs, "BLOCK_M": g.SKINNY_MAX_M, "SPLIT": True},
+                       cfg.num_warps, cfg.num_stages)  # fmt: skip
+    red = {"part_ptr": _t(5, 16, 8192, dtype=torch.float32), "c_ptr": _t(16, 8192, dtype=torch.bfloat16),
+           "scale_a_ptr": _t(1, dtype=torch.float32), "scale_b_ptr": _t(1, dtype=torch.float32),
+           "M": 16, "N": 8192, "SPLITS": 5, "stride_cm": 8192, "stride_cn": 1}  # fmt: skip
+    yield Case("gemm_sm90._splitk_reduce", "bf16 BLOCK=1024 w4", g._splitk_reduce, red,
+               {"BLOCK": 1024, "HAS_SCALE": True, "RNE_BF16": False}, 4, 3)  # fmt: skip
+
+
+def attention_sm90_cases(full: bool) -> Iterator[Case]:
+    """``attention_sm90``: forward (every config, warp-specialised or not) and the one-pass backward (TMA
+    reduce-add of dQ); GQA 32/8 heads, S = 4096, D 128 (and 64 with ``full``), causal (and not)."""
+    import torch
+    from triton.tools.tensor_descriptor import TensorDescriptor
+
+    from gpucompare.kernels import attention_sm90 as a9
+
+    def desc(t):
+        return TensorDescriptor.from_tensor(t, [1, 1, 16, t.shape[-1]])
+
+    dts = _torch_dtypes()
+    for dname in ("bf16", "fp16") if full else ("bf16",):
+        dt = dts[dname]
+        for d in (64, 128) if full else (128,):
+            b, hq, hkv, s, q, kv = _attn_shapes(dt, d)
+            lse = _t(b, hq, s, dtype=torch.float32)
+            dq_acc = _t(b, hq, s, d, dtype=torch.float32)
+            for causal in (False, True) if full else (True,):
+                tag = f"{dname} D={d} {'causal' if causal else 'full'}"
+                meta = {"HEAD_DIM": d, "CAUSAL": causal, "UPCAST": False}
+                fwd = {"q_desc": a9._desc2d(q), "k_desc": a9._desc2d(kv), "v_desc": a9._desc2d(kv), "Out": q,
+                       "LSE": lse, "qk_scale": 0.18, "Z": b, "Hq": hq, "GROUP": hq // hkv, "Sq": s, "Sk": s,
+                       "stride_ob": q.stride(0), "stride_oh": q.stride(1), "stride_om": q.stride(2)}  # fmt: skip
+                cfgs = a9._prune_fwd(a9._FWD_CONFIGS, fwd, **meta)
+                for cfg in cfgs if full else [c for c in cfgs if c.kwargs["WARP_SPECIALIZE"]][:1]:
+                    args = {k: a9._desc2d(v) if k.endswith("_desc") else v
+                            for k, v in {**fwd, "q_desc": q, "k_desc": kv, "v_desc": kv}.items()}  # fmt: skip
+                    a9._set_fwd_blocks({**args, **cfg.kwargs, "HEAD_DIM": d})
+                    yield Case("attention_sm90._attn_fwd_sm90", f"{tag} {_cfg_label(cfg)}", a9._attn_fwd_sm90,
+                               args, {**meta, **cfg.kwargs}, cfg.num_warps, cfg.num_stages)  # fmt: skip
+                bwd = {"q_desc": q, "k_desc": kv, "v_desc": kv, "do_desc": q, "dk_desc": kv, "dv_desc": kv,
+                       "dq_desc": dq_acc, "DQ": dq_acc, "LSE": lse, "DELTA": lse, "sm_scale": 0.125,
+                       "qk_scale": 0.18, "Z": b, "Hq": hq, "Hkv": hkv, "GROUP": hq // hkv, "Sq": s, "Sk": s}  # fmt: skip
+                cfgs = a9._prune_bwd(a9._BWD_CONFIGS, bwd, **meta)
+                pruned = [c for c in a9._BWD_CONFIGS if c not in cfgs]
+                for cfg in [*cfgs, *pruned] if full else cfgs[:1]:
+                    args = {k: desc(v) if k.endswith("_desc") else v for k, v in bwd.items()}
+                    a9._set_bwd_blocks({**args, **cfg.kwargs, "HEAD_DIM": d})
+                    mark = " [pruned]" if cfg in pruned else ""
+                    yield Case("attention_sm90._attn_bwd_sm90", f"{tag} {_cfg_label(cfg)}{mark}", a9._attn_bwd_sm90,
+                               args, {**meta, **cfg.kwargs, "TMA_REDUCE": True}, cfg.num_warps,
+                               cfg.num_stages)  # fmt: skip
 
 
 def _attn_shapes(dt, d: int):
@@ -406,12 +539,14 @@ def selftest_cases(full: bool) -> Iterator[Case]:
 
 FAMILIES = {
     "gemm": gemm_cases,
+    "gemm_sm90": gemm_sm90_cases,
+    "attention_sm90": attention_sm90_cases,
     "attention": attention_cases,
     "decode": decode_cases,
     "bandwidth": bandwidth_cases,
     "selftest": selftest_cases,
 }
-DEFAULT_FAMILIES = ("gemm", "attention", "decode", "bandwidth")
+DEFAULT_FAMILIES = ("gemm", "gemm_sm90", "attention", "attention_sm90", "decode", "bandwidth")
 
 
 def all_cases(full: bool, families: tuple[str, ...] = DEFAULT_FAMILIES) -> list[Case]:
@@ -462,6 +597,50 @@ def summary(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+NOTES_BEGIN = "<!-- sm90-hopper-table: generated by kernels/_sm90_compile.py --notes; do not edit -->"
+NOTES_END = "<!-- end sm90-hopper-table -->"
+_SHORT = {"BLOCK_M=": "", "BLOCK_N=": "x", "BLOCK_K=": "x", "GROUP_M=8 ": "", "WARP_SPECIALIZE=True": "WS",
+          "WARP_SPECIALIZE=False": "", "EPILOGUE_SUBTILE=True": "subtile", "EPILOGUE_SUBTILE=False": ""}  # fmt: skip
+
+
+def notes_table(results: list[Result]) -> str:
+    """Markdown table, one row per compile: kernel, case, registers, spills, shared memory, PTX counts."""
+    rows = ["| kernel | case | regs | spill B | shared B | wgmma | TMA | TMA reduce | setmaxnreg | fp32 add |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for r in results:
+        label = r.label
+        for old, new in _SHORT.items():
+            label = label.replace(old, new)
+        label = " ".join(label.replace(" x", "x").split())
+        if not r.ok:
+            rows.append(f"| {r.kernel} | {label} | fails: {r.error[:80]} | | | | | | | |")
+            continue
+        p = r.ptx
+        rows.append(
+            f"| {r.kernel.split('.')[-1]} | {label} | {r.registers} | {r.spill_bytes} | {r.shared_bytes} | "
+            f"{p.get('wgmma', 0)} | {p.get('tma', 0)} | {p.get('tma_reduce', 0)} | {p.get('setmaxnreg', 0)} | "
+            f"{p.get('fadd', 0)} |"
+        )
+    return "\n".join(rows)
+
+
+def write_notes(path: str, results: list[Result], command: str) -> None:
+    """Replace the generated block of ``path`` (between ``NOTES_BEGIN`` and ``NOTES_END``) by the table."""
+    with open(path) as f:
+        text = f.read()
+    if NOTES_BEGIN not in text or NOTES_END not in text:
+        raise ValueError(f"{path} has no generated block ({NOTES_BEGIN!r} ... {NOTES_END!r})")
+    head, rest = text.split(NOTES_BEGIN, 1)
+    _, tail = rest.split(NOTES_END, 1)
+    import triton
+
+    block = (
+        f"{NOTES_BEGIN}\n\n`{command}` (Triton {triton.__version__}, sm_90):\n\n{notes_table(results)}\n\n"
+    )
+    with open(path, "w") as f:
+        f.write(head + block + NOTES_END + tail)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: compile, print the summary, optionally write JSON; exit 1 on any failure."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -472,6 +651,7 @@ def main(argv: list[str] | None = None) -> int:
         "--families", default=",".join(DEFAULT_FAMILIES), help="comma-separated: " + ", ".join(FAMILIES)
     )
     p.add_argument("--arch", type=int, default=90)
+    p.add_argument("--notes", help="write the results as the generated table of this NOTES.md")
     ns = p.parse_args(argv)
     why = ptxas_problem()
     if why:
@@ -490,6 +670,11 @@ def main(argv: list[str] | None = None) -> int:
     if ns.json:
         with open(ns.json, "w") as f:
             json.dump([asdict(r) for r in results], f, indent=1)
+    if ns.notes:
+        args = " ".join(
+            a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("--notes")
+        )
+        write_notes(ns.notes, results, f"python kernels/_sm90_compile.py {args}".strip())
     return 0 if all(r.ok for r in results) else 1
 
 

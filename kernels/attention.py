@@ -40,6 +40,7 @@ import triton.language as tl
 
 from gpucompare.dtypes import torch_dtype
 from gpucompare.hw import has_gpu, supports_bf16
+from gpucompare.kernels import attention_sm90
 from gpucompare.kernels._common import (
     FLOAT_DTYPES,
     autotune_bench,
@@ -50,7 +51,9 @@ from gpucompare.kernels._common import (
     dtype_name,
     max_shared_memory,
     pick_configs,
+    tma_compatible,
     upcast_bf16,
+    use_hopper_path,
 )
 from gpucompare.reference import causal_mask
 
@@ -489,7 +492,9 @@ def _attn_bwd_dq(
 # Autotuned launchers (GPU: Hopper-friendly configs; interpreter: one big-tile config)
 # --------------------------------------------------------------------------------------------------
 
-_TUNE_KEY = ["Sq", "Sk", "HEAD_DIM", "CAUSAL", "UPCAST", "DOT_PREC"]
+# heads and GQA group are in the key (the best tile depends on how many programs fill the GPU); the batch
+# is not an argument of these kernels (it is in the grid), so two batch sizes share a tuning
+_TUNE_KEY = ["Hq", "GROUP", "Sq", "Sk", "HEAD_DIM", "CAUSAL", "UPCAST", "DOT_PREC"]
 
 # fp32 inputs use IEEE dots, which run on the CUDA cores with every operand tile held in registers: the
 # 16-bit tiles below spill hundreds of KB per thread for fp32 on sm_90 (and the 128x128 forward tile needs
@@ -557,7 +562,7 @@ def _tuned_fwd():
 
 @functools.cache
 def _tuned_dkdv():
-    key = ["Sq", "Sk", "GROUP", *_TUNE_KEY[2:]]
+    key = ["Hkv", *_TUNE_KEY]
     return _autotune(_DKDV_CONFIGS, _INTERP_BWD, key, _attn_bwd_dkdv, _prune_by_precision)
 
 
@@ -573,7 +578,15 @@ def _check_blocks(blocks: tuple[int, int] | None) -> None:
         raise ValueError(f"attention: _blocks must be two powers of two >= 16, got {blocks!r}")
 
 
+def _hopper(q, k, v, blocks, *more) -> bool:
+    """Take the Hopper kernels (``attention_sm90``)? Only with autotuned tiles (``blocks`` is the
+    portable kernels' test hook), on a Hopper GPU (``use_hopper_path``), for tensors they accept."""
+    return blocks is None and use_hopper_path(q.device) and attention_sm90.supports(q, k, v, *more)
+
+
 def _forward(q, k, v, causal: bool, sm_scale: float, out=None, blocks=None):
+    if _hopper(q, k, v, blocks) and (out is None or tma_compatible(out)):
+        return attention_sm90.forward(q, k, v, causal, sm_scale, LOG2E, out=out)
     b, hq, sq, d = q.shape
     hkv, sk = k.shape[1], k.shape[2]
     o = out if out is not None else _empty_like(q)
@@ -597,7 +610,7 @@ def _forward(q, k, v, causal: bool, sm_scale: float, out=None, blocks=None):
     return o, lse
 
 
-def _backward(q, k, v, o, lse, do, causal: bool, sm_scale: float, blocks=None):
+def _backward(q, k, v, o, lse, do, causal: bool, sm_scale: float, blocks=None, deterministic=False):
     b, hq, sq, d = q.shape
     hkv, sk = k.shape[1], k.shape[2]
     group = hq // hkv
@@ -608,6 +621,8 @@ def _backward(q, k, v, o, lse, do, causal: bool, sm_scale: float, blocks=None):
     _attn_bwd_preprocess[(triton.cdiv(sq, pre_m), b * hq)](
         o, do, delta, *o.stride(), *do.stride(), hq, sq, HEAD_DIM=d, BLOCK_M=pre_m
     )
+    if not deterministic and _hopper(q, k, v, blocks):
+        return attention_sm90.backward(q, k, v, do, lse, delta, causal, sm_scale, LOG2E)
     dq, dk, dv = _empty_like(q), _empty_like(k), _empty_like(v)
     assert dk.stride() == dv.stride()
     meta = {"HEAD_DIM": d, "CAUSAL": bool(causal), "UPCAST": upcast, "DOT_PREC": prec}
@@ -632,17 +647,19 @@ class _FlashAttention(torch.autograd.Function):
     """Triton forward (saves O and the log-sum-exp) and Triton backward (preprocess, dK/dV, dQ)."""
 
     @staticmethod
-    def forward(ctx, q, k, v, causal, sm_scale, blocks):
+    def forward(ctx, q, k, v, causal, sm_scale, blocks, deterministic):
         o, lse = _forward(q, k, v, causal, sm_scale, blocks=blocks)
         ctx.save_for_backward(q, k, v, o, lse)
-        ctx.causal, ctx.sm_scale, ctx.blocks = causal, sm_scale, blocks
+        ctx.causal, ctx.sm_scale, ctx.blocks, ctx.deterministic = causal, sm_scale, blocks, deterministic
         return o
 
     @staticmethod
     def backward(ctx, do):
         q, k, v, o, lse = ctx.saved_tensors
-        dq, dk, dv = _backward(q, k, v, o, lse, do, ctx.causal, ctx.sm_scale, blocks=ctx.blocks)
-        return dq, dk, dv, None, None, None
+        dq, dk, dv = _backward(
+            q, k, v, o, lse, do, ctx.causal, ctx.sm_scale, blocks=ctx.blocks, deterministic=ctx.deterministic
+        )
+        return dq, dk, dv, None, None, None, None
 
 
 def attention(
@@ -653,6 +670,7 @@ def attention(
     sm_scale: float | None = None,
     *,
     out: torch.Tensor | None = None,
+    deterministic: bool = False,
     _blocks: tuple[int, int] | None = None,
 ) -> torch.Tensor:
     """Flash attention in Triton: softmax(sm_scale · Q Kᵀ [causal]) V, differentiable.
@@ -663,6 +681,9 @@ def attention(
     outputs zeros). sm_scale defaults to 1/sqrt(D). Returns (B, Hq, Sq, D) in q's dtype.
 
     ``out``: an output buffer to write (forward only: refused when an input requires grad).
+    ``deterministic``: on Hopper the backward runs in one pass and sums dQ with fp32 atomics, whose order
+    varies (dQ may differ in its last bits between runs); True takes the deterministic two-kernel
+    backward instead. Elsewhere the backward is always deterministic.
     ``_blocks``: private, (BLOCK_M, BLOCK_N) instead of the autotuned / interpreter tiles (tests use it
     to run several blocks on tiny problems).
     """
@@ -678,7 +699,7 @@ def attention(
         return _forward(q, k, v, bool(causal), scale, out=out, blocks=_blocks)[0]
     if not needs_grad:
         return _forward(q, k, v, bool(causal), scale, blocks=_blocks)[0]
-    return _FlashAttention.apply(q, k, v, bool(causal), scale, _blocks)
+    return _FlashAttention.apply(q, k, v, bool(causal), scale, _blocks, bool(deterministic))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -142,7 +142,6 @@ def torch_triad(a: torch.Tensor, b: torch.Tensor, scalar: float) -> torch.Tensor
     return torch.add(a, b, alpha=_check_scalar(op, scalar))
 
 
-
 def triton_available(dtype: str, device: torch.device | str) -> tuple[bool, str]:
     """Can the Triton copy/triad run ``dtype`` on ``device``?"""
     check_dtype_name("bandwidth", dtype, DTYPE_NAMES)

@@ -27,6 +27,7 @@ import triton.language as tl
 from gpucompare.dtypes import MEASURED_DTYPES
 from gpucompare.hw import compute_capability, interpreting, supports_bf16, supports_fp8
 
+from . import gemm_sm90
 from ._common import (
     FLOAT_DTYPES,
     autotune_bench,
@@ -42,7 +43,9 @@ from ._common import (
     round_bf16_in_kernel,
     triton_device_refusal,
     upcast_bf16,
+    use_hopper_path,
 )
+from .gemm_sm90 import FP8_FAST_ACCUM
 
 FP8 = getattr(torch, "float8_e4m3fn", None)
 FP8_OUT_DTYPES: tuple[torch.dtype, ...] = (torch.bfloat16, torch.float16, torch.float32)
@@ -222,12 +225,19 @@ def _needs_int64(*tensors: torch.Tensor) -> bool:
     return False
 
 
-def _launch(a, b, c, scale_a, scale_b, precision: str, upcast: bool) -> torch.Tensor:
+def _launch(
+    a, b, c, scale_a, scale_b, precision: str, upcast: bool, fast_accum: bool = FP8_FAST_ACCUM
+) -> torch.Tensor:
     m, k = a.shape
     n = b.shape[1]
     if m == 0 or n == 0:
         return c
     has_scale = scale_a is not None
+    # Hopper: TMA + persistent grid (or split-K for M <= 16); IEEE fp32 stays on the portable kernel
+    if precision != "ieee" and use_hopper_path(a.device) and gemm_sm90.supports(a, b, c):
+        return gemm_sm90.matmul_sm90(
+            a, b, c, scale_a=scale_a, scale_b=scale_b, precision=precision, fast_accum=fast_accum
+        )
 
     def grid(meta):
         return (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"]),)
@@ -287,6 +297,7 @@ def matmul_fp8(
     scale_b: torch.Tensor,
     out_dtype: torch.dtype = torch.bfloat16,
     out: torch.Tensor | None = None,
+    fast_accum: bool = FP8_FAST_ACCUM,
 ) -> torch.Tensor:
     """C = (scale_a * A) @ (scale_b * B) for float8_e4m3fn inputs, fp32 accumulation, output ``out_dtype``.
 
@@ -312,7 +323,7 @@ def matmul_fp8(
             raise ValueError(f"{op}: {reason}")
     c = _prepare_out(op, out, m, n, out_dtype, a.device, a=a, b=b)
     upcast = interpreting()  # fp8 tiles become fp32 (exact) in the interpreter; native fp8 dot on the GPU
-    return _launch(a, b, c, scale_a, scale_b, "ieee" if upcast else "tf32", upcast)
+    return _launch(a, b, c, scale_a, scale_b, "ieee" if upcast else "tf32", upcast, bool(fast_accum))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -356,11 +367,13 @@ def torch_matmul_fp8(
     scale_a: torch.Tensor,
     scale_b: torch.Tensor,
     out_dtype: torch.dtype = torch.bfloat16,
+    fast_accum: bool = FP8_FAST_ACCUM,
 ) -> torch.Tensor:
     """C = (scale_a * A) @ (scale_b * B) through ``torch._scaled_mm`` (cuBLASLt fp8 on the GPU).
 
     Requirements (checked here): float8_e4m3fn a (M, K) row-major and b (K, N) column-major, K and N
-    multiples of 16, per-tensor float32 scales. fp32 accumulation without cuBLAS "fast accumulation".
+    multiples of 16, per-tensor float32 scales. ``fast_accum`` is ``use_fast_accum``: the default,
+    ``FP8_FAST_ACCUM`` (False), is the same accumulation mode as :func:`matmul_fp8` on Hopper.
     """
     op = "torch_matmul_fp8"
     if FP8 is None:
@@ -377,12 +390,13 @@ def torch_matmul_fp8(
         if not ok:
             raise ValueError(f"{op}: {reason}")
     sa, sb = scale_a.reshape(()), scale_b.reshape(())
-    return torch._scaled_mm(a, b, scale_a=sa, scale_b=sb, out_dtype=out_dtype)
+    return torch._scaled_mm(
+        a, b, scale_a=sa, scale_b=sb, out_dtype=out_dtype, use_fast_accum=bool(fast_accum)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
 # availability, for the workloads registry: (dtype name, device) -> (ok, reason when not)
-
 
 
 def triton_available(dtype: str, device: torch.device | str) -> tuple[bool, str]:

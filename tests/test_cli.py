@@ -45,7 +45,9 @@ def test_user_error_is_one_line_no_traceback(monkeypatch, capsys):
 
 
 def test_python_dash_m_runs():
-    proc = subprocess.run([sys.executable, "-m", "gpucompare", "--version"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gpucompare", "--version"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0
     assert proc.stdout.startswith("gpucompare ")
 

@@ -20,4 +20,6 @@ def test_every_source_package_is_listed_in_pyproject():
     found = {".".join(p.parent.relative_to(src).parts) for p in src.rglob("__init__.py")}
     found |= {"gpucompare.kernels", "gpucompare.seeds"}
     assert found - listed == set(), f"packages missing from pyproject.toml: {sorted(found - listed)}"
-    assert listed - found == set(), f"pyproject.toml lists packages that do not exist: {sorted(listed - found)}"
+    assert listed - found == set(), (
+        f"pyproject.toml lists packages that do not exist: {sorted(listed - found)}"
+    )

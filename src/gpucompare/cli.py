@@ -18,7 +18,19 @@ from gpucompare import __version__
 from gpucompare.errors import GpucompareError
 
 # Explicit list: no folder scan. A module missing here is not a command.
-COMMANDS = ("specs", "published", "compare", "claims", "workloads", "run", "project", "report", "diff")
+COMMANDS = (
+    "specs",
+    "published",
+    "compare",
+    "claims",
+    "workloads",
+    "run",
+    "project",
+    "validate",
+    "predict",
+    "report",
+    "diff",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -121,6 +121,29 @@ class Check:
     message: str
 
 
+def collective_ref(op: str, rank_input, rank: int, world: int, upcast: str = "fp64") -> torch.Tensor:
+    """What rank ``rank`` of ``world`` holds after collective ``op`` (see ``gpucompare.kernels.collective``),
+    from ``rank_input(j)``, rank ``j``'s input (1-D; chunked ops split it in ``world`` equal chunks).
+
+    all_reduce Σ_j x_j; all_gather concat_j x_j; reduce_scatter Σ_j x_j[rank]; all_to_all concat_j x_j[rank];
+    broadcast x_0; send_recv x_0 on rank 1, x_rank elsewhere.
+    """
+    if op in ("broadcast", "send_recv"):
+        src = 0 if op == "broadcast" or rank == 1 else rank
+        return _up(rank_input(src), upcast)
+    if op == "all_gather":
+        return torch.cat([_up(rank_input(j), upcast) for j in range(world)])
+    chunk = (lambda t: t.chunk(world)[rank]) if op in ("reduce_scatter", "all_to_all") else (lambda t: t)
+    if op == "all_to_all":
+        return torch.cat([_up(chunk(rank_input(j)), upcast) for j in range(world)])
+    if op not in ("all_reduce", "reduce_scatter"):
+        raise ValueError(f"unknown collective {op!r}")
+    total = _up(chunk(rank_input(0)), upcast)
+    for j in range(1, world):
+        total = total + _up(chunk(rank_input(j)), upcast)
+    return total
+
+
 def relative_error(out: torch.Tensor, ref: torch.Tensor) -> float:
     """max|out - ref| / max|ref| in float64; inf when out has NaN or Inf."""
     o = out.detach().to(torch.float64)

@@ -114,3 +114,51 @@ def test_model_provider_integration(claims):
     assert gemm.ratio == pytest.approx(6.69, abs=0.05) and gemm.verdict == "reproduced"
     assert decode.ratio == pytest.approx(1.2, abs=0.02) and decode.verdict == "context"  # the caveat
     assert (gemm.bound_a, decode.bound_a) == ("compute", "memory")
+
+
+@pytest.mark.parametrize(
+    ("ratio", "rel_error", "verdict"),
+    [
+        (4.05, 0.24, "context"),  # 4.05× ± 2·24 %: from ~2.1× to ~6×, the verdict depends on the error
+        (4.05, 0.01, "refuted"),  # a tight projection outside 5–7× refutes
+        (6.0, 0.05, "reproduced"),  # 5.4×–6.6×: inside the accepted range at both ends
+        (6.0, None, "reproduced"),  # no error figure: judged as given
+    ],
+)
+def test_a_projection_decides_only_when_its_error_band_cannot_change_the_verdict(
+    claims, ratio, rel_error, verdict
+):
+    row = {
+        "basis": "workload:attention_fwd/x/bf16",
+        "ratio": ratio,
+        "bound_a": "compute",
+        "bound_b": "compute",
+    }
+
+    def provider(a, b):
+        return [{**row, "evidence": "projected", "rel_error": rel_error}]
+
+    v = by_basis(check_claim(claims[SIX], workload_ratios=provider))["workload:attention_fwd/x/bf16"]
+    assert v.verdict == verdict
+    if verdict == "context":
+        assert "expected error" in v.detail
+
+
+def test_fleet_claims_count_whole_8_gpu_servers_link_included(claims):
+    """A fleet claim ("DeepSeek has 30,000 H20") is also expressed in servers of the other chip, per step."""
+    from gpucompare.model import comm
+    from gpucompare.model.server import fleet_equivalence, server_rows
+    from gpucompare.specs import get_chip
+    from gpucompare.specs.published import load_published
+
+    res = check_claim(claims["deepseek-30000-h20"])
+    v = by_basis(res)
+    h20, h100 = get_chip("h20"), get_chip("h100-sxm")
+    eq = fleet_equivalence(
+        server_rows([h20, h100], comm.published_points(load_published())), "h20", "h100-sxm"
+    )
+    decode = v["fleet:server-decode-tp-in-h100-sxm"]
+    assert decode.verdict == "context" and decode.ratio == pytest.approx(eq["decode-tp"])
+    assert decode.value == pytest.approx(30_000 * eq["decode-tp"], rel=1e-2)
+    # the link keeps the H20 close on decode, far behind on training
+    assert v["fleet:server-train-dp-in-h100-sxm"].value < decode.value / 3

@@ -125,7 +125,7 @@ def test_run_dir_names_and_no_clobber(tmp_path):
         ({"intent": "both"}, "field 'intent'"),
         ({"baseline": 1}, "field 'baseline': expected true/false"),
         ({"count": True}, "field 'count': expected an integer"),
-        ({"schema_version": 3}, "field 'schema_version': expected one of 1, 2, got 3"),
+        ({"schema_version": 4}, "field 'schema_version': expected one of 1, 2, 3, got 4"),
         ({"method": "fast"}, "field 'method': expected an object or null"),
         ({"schema_version": 1}, "field 'method' is not in schema version 1"),
         ({"extra": 1}, "field 'extra' is not in schema version 2"),

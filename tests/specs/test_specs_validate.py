@@ -31,6 +31,7 @@ source = "s1"
 memory_gb = 80
 bandwidth_tbps = 3.0
 interconnect_gbps = "none"
+pcie_gen = 4
 tdp_w = 500
 die_area_mm2 = 800
 [chips.peaks]
@@ -165,3 +166,42 @@ def test_market_and_at_most_load(tmp_path):
     assert x1.market == "non-datacenter" and x1.peak_bounds == {"fp64": 20.0}
     assert x1.sources["market"].source_id == "s1" and x2.market is None
     assert x1.tpp_upper is None  # tf32 still unknown without a bound
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        (
+            'interconnect_gbps = "none"\npcie_gen = 4',
+            'interconnect_gbps = "none"',
+            "pcie_gen",
+            "PCIe generation",
+        ),
+        ("pcie_gen = 4", "pcie_gen = 9", "pcie_gen", "outside the plausible range"),
+        ("pcie_gen = 4", 'pcie_gen = 4\nlink_kind = "nvlink4"', "link_kind", "use 'pcie'"),
+        ('interconnect_gbps = "none"', 'interconnect_gbps = 900\nlink_kind = "pcie"', "link_kind", "needs"),
+        ("pcie_gen = 4", 'pcie_gen = 4\nlink_kind = "ethernet"', "link_kind", "'ethernet'"),
+    ],
+)
+def test_link_kind_and_pcie_generation_are_validated(tmp_path, old, new, field, words):
+    text = _valid()
+    head, _, tail = text.partition("[[chips]]")
+    path = _write(tmp_path, head + "[[chips]]" + tail.replace(old, new, 1))
+    with pytest.raises(SpecError) as exc:
+        load_chips(path)
+    msg = str(exc.value)
+    assert "chip 'x1'" in msg and f"field {field!r}" in msg and words in msg
+
+
+def test_interconnect_is_stated_per_direction_and_aggregate():
+    db = load_chips()
+    h200, h20, l20 = db.get("h200-sxm"), db.get("h20"), db.get("l20")
+    assert h200.interconnect_gbps == 900 and h200.interconnect_per_direction_gbps == 450
+    assert (
+        h200.link_kind == h20.link_kind == "nvlink4"
+        and db.get("a800-sxm4").interconnect_per_direction_gbps == 200
+    )
+    assert l20.interconnect == "none" and l20.link_kind == "pcie" and l20.pcie_gen == 4
+    assert all(
+        c.pcie_gen is not None or "pcie_gen" in c.sources for c in db.chips if c.interconnect == "none"
+    )

@@ -7,7 +7,21 @@ import importlib
 import pytest
 from torch.utils.flop_counter import FlopCounterMode
 
-REQUIRED = ("gemm", "gemm_decode", "attention_fwd", "attention_bwd", "decode_attention", "copy", "triad")
+REQUIRED = (
+    "gemm",
+    "gemm_decode",
+    "attention_fwd",
+    "attention_bwd",
+    "decode_attention",
+    "copy",
+    "triad",
+    "all_reduce",
+    "all_gather",
+    "reduce_scatter",
+    "all_to_all",
+    "broadcast",
+    "send_recv",
+)
 
 
 def kernel_or_skip(name: str):

@@ -138,6 +138,20 @@ def _workload_group(ba: str | None, bb: str | None) -> str:
     return "workloads bound differently on the two chips"
 
 
+#: How a workload ratio's evidence reads in a verdict (the provider's optional ``evidence`` field).
+EVIDENCE_WORDS = {
+    "measured-here": "measured here",
+    "published": "published, same script",
+    "projected": "projected",
+}
+
+
+def _evidence(row: Any) -> str:
+    """`` (measured here)``, `` (published, same script)``, `` (projected)`` or nothing."""
+    kind = _field(row, "evidence")
+    return f" ({EVIDENCE_WORDS.get(kind, kind)})" if kind else ""
+
+
 def _wanted(workloads: tuple[str, ...], basis: str) -> bool:
     """Whether the claim names this workload basis (it names none: every one)."""
     if not workloads:
@@ -150,6 +164,25 @@ def _ratio(row: Any, basis: str) -> float | None:
     if r is not None and not is_number(r):
         raise ValueError(f"workload_ratios: {basis}: ratio must be a finite number or None, got {r!r}")
     return None if r is None else float(r)
+
+
+def _judge_uncertain(rule: PairRule, r: float | None, basis: str, rel_error: Any) -> tuple[str, str]:
+    """``judge`` on a ratio, unless its error band would change the verdict: then context, not a verdict.
+
+    ``rel_error`` is the expected relative error of each chip's projected time (the leave-one-chip-out figure
+    of the model, when the provider gives one). The ratio of two such times may be off by about twice that,
+    so the verdict must hold at both ends of ``r·(1 ± 2·rel_error)`` to count."""
+    verdict, why = judge(rule, r, basis, None, None)
+    if r is None or not isinstance(rel_error, (int, float)) or isinstance(rel_error, bool) or rel_error <= 0:
+        return verdict, why
+    band = 2.0 * float(rel_error)
+    lo, hi = r * max(1.0 - band, 0.0), r * (1.0 + band)
+    if judge(rule, lo, basis, None, None)[0] == judge(rule, hi, basis, None, None)[0] == verdict:
+        return verdict, why
+    return "context", (
+        f"not judged: the projection's expected error (about {rel_error:.0%} per chip) puts the ratio "
+        f"between {times(lo)} and {times(hi)}, which the verdict depends on"
+    )
 
 
 def workload_entries(
@@ -168,7 +201,7 @@ def workload_entries(
             continue
         r = _ratio(row, basis)
         ba, bb = _field(row, "bound_a"), _field(row, "bound_b")
-        verdict, why = judge(rule, r, basis, None, None)
+        verdict, why = _judge_uncertain(rule, r, basis, _field(row, "rel_error"))
         if ba == bb == "memory" and "bandwidth" in rule.caveat:
             verdict, why = "context", "memory-bound on both chips: the bandwidth caveat, not judged"
         extra = _field(row, "detail") or ""
@@ -181,7 +214,7 @@ def workload_entries(
                 verdict,
                 detail,
                 (a, b),
-                group=_workload_group(ba, bb),
+                group=_workload_group(ba, bb) + _evidence(row),
                 bound_a=ba,
                 bound_b=bb,
                 label=f"{name}{f' vs {b}' if multi else ''} {times(r)}",

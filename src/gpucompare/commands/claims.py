@@ -73,9 +73,9 @@ def run(args: argparse.Namespace) -> int:
         if not chosen:
             raise ClaimsError(f"unknown claim id {args.claim_id!r}; known: {', '.join(c.id for c in claims)}")
         claims = chosen
-    from gpucompare.model import stored_workload_ratios
+    from gpucompare.model.headline import evidence_ratios
 
-    provider = stored_workload_ratios(args.results)
+    provider = evidence_ratios(args.results)
     results = [check_claim(c, provider) for c in claims]
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))

@@ -1,6 +1,7 @@
 """``gpucompare compare A B``: ratios of chip A over chip B per spec basis (bf16, fp8, tpp, bandwidth,
-memory, interconnect) and per measured workload (the roofline projection of the stored GPU runs, plus the
-composed Llama-3-70B-layer steps). ``--json`` prints ``{"a": ..., "b": ..., "spec": [...], "workloads": [...]}``.
+memory, interconnect) and per workload: measured ratios first (GPU runs made here, same-script pairs of
+published figures), then the calibrated projection (``gpucompare.model.headline``), plus the composed
+Llama-3-70B-layer steps when GPU runs are stored. ``--json`` prints ``{"a": ..., "b": ..., "spec": [...], "workloads": [...]}``.
 """
 
 from __future__ import annotations
@@ -62,20 +63,26 @@ def format_ratios(a: Chip, b: Chip, ratios: list[BasisRatio]) -> list[console.Bl
 
 def format_workload_ratios(a: Chip, b: Chip, rows: list[dict]) -> list[console.Block]:
     if not any(r["basis"].startswith("workload:") for r in rows):
-        return ["per-workload ratios: no GPU run stored (results/runs, or --runs) to project from"]
+        return ["per-workload ratios: no published pair, stored run or projection for this pair"]
     ratio = console.Column(f"t_{b.id} / t_{a.id}", "right", fmt=_times, missing="n/a")
-    table = console.Table("basis", ratio, "bound on A / on B")
+    table = console.Table("basis", ratio, "evidence", "bound on A / on B", console.Column("from", wrap=True))
     for r in rows:
-        table.add_row(r["basis"], r["ratio"], f"{r.get('bound_a') or '-'} / {r.get('bound_b') or '-'}")
-    return ["per workload, projected from measured runs", "", table]
+        bounds = f"{r.get('bound_a') or '-'} / {r.get('bound_b') or '-'}"
+        table.add_row(r["basis"], r["ratio"], r.get("evidence") or "projected", bounds, r.get("detail", ""))
+    return [
+        "per workload: measured (runs made here, same-script published pairs) before projected "
+        "(calibrated model)",
+        "",
+        table,
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
-    from gpucompare.model import stored_workload_ratios
+    from gpucompare.model.headline import evidence_ratios
 
     a, b = get_chip(args.a), get_chip(args.b)
     ratios = spec_ratios(a, b)
-    provider = stored_workload_ratios(args.runs)
+    provider = evidence_ratios(args.runs)
     workloads = provider(a, b) if provider else []
     if args.json:
         out = {

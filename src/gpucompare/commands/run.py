@@ -1,7 +1,12 @@
 """``gpucompare run``: measure a tier of workloads here and write a run folder under ``--out``.
 
     gpucompare run [--tier cpu|gpu] [--only gemm,attention_fwd] [--dtypes fp16,bf16]
-                   [--budget SECONDS] [--out DIR] [--no-progress]
+                   [--budget SECONDS] [--out DIR] [--no-progress] [--nproc N] [--timeout SECONDS]
+
+Collectives (``--only collective``) run under a distributed launch: ``torchrun --nproc-per-node N -m
+gpucompare run --only collective`` (multi-node: torchrun's rendezvous flags, or Slurm's ``srun``), or
+``gpucompare run --nproc N ...``, which starts the N ranks on this node itself
+(:mod:`gpucompare.commands.distributed`). Rank 0 writes the run folder.
 
 Default tier: ``gpu`` when a CUDA GPU is present, else ``cpu`` (Triton in interpreter mode, the measured
 CPU peak as the roof). Progress on stderr: a bar with the ETA in a terminal, else (or with ``--no-progress``)
@@ -70,7 +75,59 @@ def register(subparsers) -> None:
         action="store_true",
         help="no progress bar: one plain line per case on stderr (the default when stderr is not a terminal)",
     )
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=None,
+        metavar="N",
+        help="start N ranks on this node (torchrun --standalone) and run the collectives in them",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="distributed runs: seconds a collective may wait for the other ranks before the run stops and "
+        "names the ranks behind (default: 300 on GPUs, 60 on the CPU)",
+    )
     p.set_defaults(func=main)
+
+
+def _forwarded(args: argparse.Namespace, budget: float | None) -> list[str]:
+    """The arguments a rank started by ``--nproc`` gets: these, without ``--nproc``."""
+    argv = ["run", "--out", args.out]
+    for flag, value in (("--tier", args.tier), ("--only", args.only), ("--dtypes", args.dtypes)):
+        if value:
+            argv += [flag, value if isinstance(value, str) else ",".join(value)]
+    if budget is not None:
+        argv += ["--budget", f"{budget:g}"]
+    if args.timeout is not None:
+        argv += ["--timeout", f"{args.timeout:g}"]
+    if args.no_progress:
+        argv.append("--no-progress")
+    return argv
+
+
+def _distributed(args: argparse.Namespace, command: str) -> int | None:
+    """Run as a rank of a launched job, or launch ``--nproc`` ranks; None when neither applies."""
+    from gpucompare.commands import distributed
+    from gpucompare.measure.distributed import launch_from_env
+
+    launch = launch_from_env()
+    nproc = getattr(args, "nproc", None)
+    if launch is not None and nproc is not None:
+        raise GpucompareError("--nproc starts its own ranks: do not combine it with torchrun or srun")
+    if args.timeout is not None and not args.timeout > 0:
+        raise GpucompareError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+    if nproc is not None:
+        return distributed.spawn(nproc, _forwarded(args, getattr(args, "budget", None)), args.out)
+    if launch is None:
+        return None
+    if args.timeout is None:
+        import torch
+
+        args.timeout = 300.0 if torch.cuda.is_available() else 60.0
+    return distributed.run_ranks(args, launch, command)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -88,6 +145,11 @@ def main(args: argparse.Namespace) -> int:
         if value:
             parts += [flag, value if isinstance(value, str) else ",".join(value)]
     command = shlex.join([*parts, "--out", args.out])
+    args.timeout = getattr(args, "timeout", None)
+    args.no_progress = getattr(args, "no_progress", False)
+    status = _distributed(args, command)
+    if status is not None:
+        return status
     from gpucompare.results import load_run
 
     try:

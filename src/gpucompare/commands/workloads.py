@@ -55,6 +55,10 @@ def floor(workload: Workload, shape: Any, dtype: str, chip: Any) -> dict[str, An
     """The two-number floor of one shape on ``chip``: compute time, memory time, their max and the bound."""
     from gpucompare.model import project_work
 
+    if workload.intent == "communication":
+        reason = "a collective: its floor is the link (gpucompare.model.comm), not F/P or B/BW"
+        return {"status": "unknown", "reason": reason, "compute_s": None, "memory_s": None, "floor_s": None,
+                "bound": None}  # fmt: skip
     f, b = workload.flops(shape), workload.bytes(shape, dtype)
     status, reason, t_floor, bound = project_work(f, b, dtype, chip, 1.0, 1.0)
     t_c = project_work(f, 0, dtype, chip, 1.0, 1.0)[2] if status == "ok" else None

@@ -58,16 +58,19 @@ def local_bandwidth(peaks: Mapping[str, Any]) -> float | None:
     return float(value) if value is not None else None
 
 
-def describe_machine(device: torch.device, command: str | None) -> tuple[dict, dict]:
-    """(machine description for run.json, local peaks): ``device.describe`` + peaks + provenance."""
+def describe_machine(device: torch.device, command: str | None, *, peaks: bool = True) -> tuple[dict, dict]:
+    """(machine description for run.json, local peaks): ``device.describe`` + peaks + provenance.
+
+    ``peaks=False``: no local peaks (``{}``), for runs whose roof is not the chip's compute or memory (the
+    collectives: their roof is the link), so the CPU fallback does not spend seconds measuring its peak."""
     desc = dict(devinfo.describe(device))
-    peaks = dict(_plain(peakinfo.local_peaks(desc)))
+    local = dict(_plain(peakinfo.local_peaks(desc))) if peaks else {}
     machine = {
         **desc,
-        "local_peaks": peaks,
+        "local_peaks": local,
         "command": command,
         "git_commit": git_commit(),
         "timestamp": utc_now(),
         "hostname": desc.get("hostname") or socket.gethostname(),
     }
-    return machine, peaks
+    return machine, local

@@ -158,6 +158,42 @@ def _telemetry(dev: torch.device) -> dict:
     return dict(telemetry.telemetry_snapshot(devinfo.cuda_index(dev)))
 
 
+def base_record(
+    workload: Any,
+    shape: Any,
+    dtype: str,
+    impl: Any,
+    *,
+    machine: Mapping[str, Any],
+    peaks: Mapping[str, Any],
+    command: str | None,
+    run_id: str,
+) -> dict:
+    """The record of a case before it is measured: what, where, with which versions (status ``failed``)."""
+    return Record(
+        run_id=run_id,
+        workload=workload.name,
+        family=workload.family,
+        intent=workload.intent,
+        shape=dict(shape.params),
+        shape_label=shape.label,
+        dtype=dtype,
+        impl=impl.name,
+        baseline=bool(impl.baseline),
+        mode=machine.get("mode", "gpu"),
+        chip_id=machine.get("chip_id"),
+        device_name=machine.get("device_name"),
+        local_peak_tflops=local_peak(peaks, dtype),
+        local_peak_bw_tbps=local_bandwidth(peaks),
+        local_peak_source=peaks.get("source"),
+        versions=dict(machine.get("versions") or {}),
+        command=command if command is not None else machine.get("command"),
+        git_commit=machine.get("git_commit", git_commit()),
+        timestamp=utc_now(),
+        hostname=machine.get("hostname") or socket.gethostname(),
+    ).to_dict()
+
+
 def measure_one(
     workload: Any,
     shape: Any,
@@ -180,29 +216,10 @@ def measure_one(
     """
     dev = torch.device(device)
     config = timing_config if timing_config is not None else timing.TimingConfig.for_device(dev)
-    rec = Record(
-        run_id=run_id,
-        workload=workload.name,
-        family=workload.family,
-        intent=workload.intent,
-        shape=dict(shape.params),
-        shape_label=shape.label,
-        dtype=dtype,
-        impl=impl.name,
-        baseline=bool(impl.baseline),
-        mode=machine.get("mode", devinfo.mode_of(dev)),
-        chip_id=machine.get("chip_id"),
-        device_name=machine.get("device_name"),
-        local_peak_tflops=local_peak(peaks, dtype),
-        local_peak_bw_tbps=local_bandwidth(peaks),
-        local_peak_source=peaks.get("source"),
-        versions=dict(machine.get("versions") or {}),
-        command=command if command is not None else machine.get("command"),
-        git_commit=machine.get("git_commit", git_commit()),
-        timestamp=utc_now(),
-        hostname=machine.get("hostname") or socket.gethostname(),
-        method=timing.method_description(config, dev),
-    ).to_dict()
+    rec = base_record(
+        workload, shape, dtype, impl, machine=machine, peaks=peaks, command=command, run_id=run_id
+    )
+    rec["method"] = timing.method_description(config, dev)
     where = f"{shape.label} ({dtype}, {impl.name})"
     state = {"phase": "counting flops/bytes"}
     oom = False
@@ -331,8 +348,9 @@ def cuda_context_error(dev: torch.device) -> str | None:
 
 
 def percent_of_peak(record: Mapping[str, Any]) -> float | None:
-    """Achieved / local peak, in %: TFLOP/s for compute-intent work, GB/s for memory-intent work."""
-    if record.get("status") != "ok":
+    """Achieved / local peak, in %: TFLOP/s for compute-intent work, GB/s for memory-intent work; None for
+    a collective (its roof is the link, see gpucompare.model.comm)."""
+    if record.get("status") != "ok" or record.get("intent") == "communication":
         return None
     if record.get("intent") == "memory":
         bw = record.get("local_peak_bw_tbps")
@@ -344,7 +362,10 @@ def percent_of_peak(record: Mapping[str, Any]) -> float | None:
 def format_throughput(record: Mapping[str, Any]) -> str:
     if record.get("status") != "ok":
         return "-"
-    if record.get("intent") == "memory":
+    coll = record.get("collective") or {}
+    if record.get("intent") == "communication" and coll.get("busbw_gbps") is not None:
+        return f"{coll['busbw_gbps']:.4g} GB/s bus"
+    if record.get("intent") in ("memory", "communication"):
         return f"{record['gbps']:.4g} GB/s"
     return f"{record['tflops']:.4g} TFLOP/s"
 

@@ -11,7 +11,15 @@ Along the data flow (each module imports only the ones above it):
 - :mod:`~gpucompare.model.ratios`: per-workload and per-step speed-ups between two chips, the
   provider the claims judge (:func:`workload_ratios`, :func:`stored_workload_ratios`);
 - :mod:`~gpucompare.model.validation`: projections between measured chips against their measurements,
-  and run-to-run noise.
+  and run-to-run noise;
+- :mod:`~gpucompare.model.comm`: collectives on any chip from its link (latency + size / (efficiency ×
+  link)), fitted on measured or published results and validated against the published ones;
+- :mod:`~gpucompare.model.server`: 8-GPU tensor- and data-parallel steps with their communication, tokens/s
+  per server, fleet equivalences;
+- the calibrated projection: :mod:`~gpucompare.model.evidence` (ledger entries and runs as observations),
+  :mod:`~gpucompare.model.calibration` (per-chip efficiency), :mod:`~gpucompare.model.predict`,
+  :mod:`~gpucompare.model.loco` (leave-one-chip-out validation) and :mod:`~gpucompare.model.headline`
+  (ratios of a chip pair from the strongest evidence: :func:`headline_pair`).
 
 Chips are real :class:`gpucompare.specs.Chip` objects, or a :class:`gpucompare.specs.ChipDB` where a
 lookup by name is needed (:func:`chip_index`). Results derived from cpu-fallback runs carry
@@ -19,6 +27,7 @@ lookup by name is needed (:func:`chip_index`). Results derived from cpu-fallback
 leave them out.
 """
 
+from gpucompare.model.headline import evidence_ratios, headline_pair
 from gpucompare.model.layer import (
     STEPS,
     CountsFn,
@@ -33,6 +42,8 @@ from gpucompare.model.layer import (
     step_pieces,
     step_tokens,
 )
+from gpucompare.model.loco import summarise, validate_ledger
+from gpucompare.model.predict import Prediction, predict
 from gpucompare.model.projection import (
     Analysis,
     ProjectionResult,
@@ -80,6 +91,7 @@ __all__ = [
     "Measured",
     "Piece",
     "PieceResult",
+    "Prediction",
     "ProjectionResult",
     "StepResult",
     "ValidationRow",
@@ -91,7 +103,10 @@ __all__ = [
     "compose_steps",
     "default_counts",
     "efficiencies",
+    "evidence_ratios",
+    "headline_pair",
     "nearest_measured",
+    "predict",
     "project",
     "project_all",
     "project_work",
@@ -102,7 +117,9 @@ __all__ = [
     "step_pieces",
     "step_tokens",
     "stored_workload_ratios",
+    "summarise",
     "validate",
+    "validate_ledger",
     "validation_error",
     "validation_status",
     "workload_ratio_rows",

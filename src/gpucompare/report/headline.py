@@ -5,9 +5,10 @@ One function, :func:`pair_figures`, gives them (it is the one place the report a
 
 - **spec**: the ratio of the resource that bounds the class (dense bf16 peak, HBM bandwidth, per-GPU
   NVLink-class bandwidth), from ``gpucompare.specs.spec_ratios``;
-- **projected**: the roofline time ``t* = max(F/P, B/BW)`` of the class's article shape (``CLASSES``; FLOPs
-  and bytes from ``gpucompare.workloads``) on each chip, ``t*_B / t*_A``: at 100 % of spec on both chips, or,
-  when a GPU run measured that class, at that run's efficiencies (``gpucompare.model.workload_ratio_rows``);
+- **projected**: the class's article shape (``CLASSES``; FLOPs and bytes from ``gpucompare.workloads``) on
+  each chip by the calibrated projection (``gpucompare.model.predict``: per-chip efficiency from the ledger
+  and the GPU runs, with its expected error); for chips outside the packaged database, the roofline time
+  ``t* = max(F/P, B/BW)`` at a GPU run's efficiencies (``gpucompare.model.workload_ratio_rows``) or at 100 %;
 - **published**: two entries of the ledger of published measurements (``gpucompare.specs.published``) from
   the same group (one script or harness), same workload, shape and dtype: apples to apples;
 - **measured here**: both chips measured on the same workload, shape and dtype by runs made with this suite.
@@ -188,6 +189,37 @@ def _roofline(a: Chip, b: Chip, wc: WorkloadClass) -> PairFigure | None:
     )
 
 
+def _calibrated(a: Chip, b: Chip, wc: WorkloadClass, gpu: model.Analysis | None) -> PairFigure | None:
+    """The class's article shape on both chips by the calibrated projection (:func:`gpucompare.model.predict`:
+    ledger and GPU runs as evidence, per-chip efficiency, expected error); None for chips the packaged
+    database does not hold as given (the ledger resolves its chips there) or a class it cannot predict."""
+    from gpucompare.specs import load_chips
+
+    shape = article_shape(wc)
+    db = load_chips()
+    if shape is None or any(db.find(c.id) != c for c in (a, b)):
+        return None
+    measured = gpu.measured if gpu else ()
+    pa, pb = (model.predict(c.id, wc.workload, shape[0], wc.dtype, measured=measured) for c in (a, b))
+    if pa.time_s is None or pb.time_s is None:
+        return None
+    errs = [p.expected_rel_error for p in (pa, pb) if p.expected_rel_error is not None]
+    err = f"; expected error about {max(errs):.0%} per chip" if errs else "; error not validated"
+    each = ", ".join(f"{p.chip} at {p.efficiency:.0%} of its roofline ({p.level})" for p in (pa, pb))
+    return _fig(
+        a,
+        b,
+        wc,
+        "projected",
+        model.ratio(pa.time_s, pb.time_s),
+        f"calibrated model, {wc.shape_text}, {wc.dtype}: {each}{err}",
+        source="model: calibrated projection",
+        a_value=pa.time_s * 1e3,
+        b_value=pb.time_s * 1e3,
+        unit="ms",
+    )
+
+
 def _measured_projection(a: Chip, b: Chip, wc: WorkloadClass, analysis: model.Analysis) -> PairFigure | None:
     """The class's projection at a GPU run's efficiencies: the article shape if measured, else the first."""
     rows = [
@@ -300,7 +332,8 @@ def pair_figures(
     out: list[PairFigure] = []
     for wc in CLASSES:
         out.append(_spec(a, b, wc))
-        proj = _measured_projection(a, b, wc, gpu) if gpu and gpu.measured else None
+        proj = _calibrated(a, b, wc, gpu)
+        proj = proj or (_measured_projection(a, b, wc, gpu) if gpu and gpu.measured else None)
         proj = proj or _roofline(a, b, wc)
         if proj is not None:
             out.append(proj)

@@ -5,8 +5,10 @@ Each field carries its type tag in its metadata: ``str``, ``int``, ``float`` (an
 and the runner's record all derive from the dataclass, so a field is added in one place.
 
 Schema versions: 1 (the first), 2 adds ``method`` (how the time was measured: timer, flush, stop rule,
-warm-up, with the method's own version, see ``gpucompare.measure.timing.method_description``). Records of
-version 1 load with ``method`` set to None.
+warm-up, with the method's own version, see ``gpucompare.measure.timing.method_description``), 3 adds
+``collective`` (a collective's world size, backend and its version, algorithm, size moved, algbw and busbw,
+see ``gpucompare.measure.distributed``; null for every other workload) and the intent ``communication``.
+Records of an older version load with the newer fields absent.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from gpucompare.dtypes import DTYPES
 from gpucompare.errors import ResultsError
 from gpucompare.values import is_number
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 def _f(tag: str, default: Any = None, *, since: int = 1) -> Any:
@@ -73,6 +75,7 @@ class Record:
     timestamp: str = _f("str", "")
     hostname: str = _f("str", "")
     method: dict | None = _f("object?", since=2)  # noqa: RUF009
+    collective: dict | None = _f("object?", since=3)  # noqa: RUF009
     schema_version: int = _f("int", SCHEMA_VERSION)
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,14 +91,14 @@ RECORD_FIELDS: dict[str, str] = {
     **{n: f.metadata["type"] for n, f in _FIELDS.items() if n != "schema_version"},
 }
 ENUMS: dict[str, tuple[str, ...]] = {
-    "intent": ("compute", "memory"),
+    "intent": ("compute", "memory", "communication"),
     "status": ("ok", "failed", "skipped"),
     "mode": ("gpu", "cpu-fallback"),
     "local_peak_source": ("spec", "estimated-from-device", "measured-cpu"),
 }
 # Fields a record with status "ok" must carry as numbers.
 OK_REQUIRED = ("median_s", "p20_s", "p80_s", "min_s", "count", "flops", "bytes")
-NESTED = ("shape", "telemetry", "versions", "method")
+NESTED = ("shape", "telemetry", "versions", "method", "collective")
 MACHINE_REQUIRED: dict[str, str] = {"run_id": "str", "mode": "str"}
 # Optional run.json fields readers use, with their types. ``planned_cases`` (the cases the run set out to
 # measure) and ``finished`` (false until the last case is written) tell a complete run from a killed one;
@@ -200,7 +203,7 @@ def _check_fields(obj: dict, version: int, where: str) -> None:
 
 
 def validate_record(obj: Any, where: str = "record") -> dict:
-    """Check ``obj`` against its schema version (1 or 2); return it unchanged or raise ``ResultsError``.
+    """Check ``obj`` against its schema version (1, 2 or 3); return it unchanged or raise ``ResultsError``.
 
     ``where`` prefixes the message (e.g. ``"results/runs/x/records.jsonl:12"``), which then names the
     field that is wrong: missing, unknown, of the wrong type, or outside its enumeration.

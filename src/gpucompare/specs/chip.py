@@ -50,6 +50,18 @@ PeakStatus = Literal["known", "unknown", "unsupported"]
 ECCN = Literal["3A090.a", "3A090.b", "none"]
 #: What a chip is designed or marketed for (Note 2 to 3A090); None in a Chip = not known.
 MARKETS: tuple[str, ...] = ("datacenter", "non-datacenter")
+#: The kind of the GPU-to-GPU link ``interconnect_gbps`` describes: NVLink generations (through NVSwitch on
+#: SXM boards), an NVLink bridge between 2-4 PCIe cards, Huawei's HCCS, AMD's Infinity Fabric, or PCIe
+#: only (``interconnect_gbps = "none"``; ``pcie_gen`` then says which PCIe).
+LINK_KINDS: tuple[str, ...] = (
+    "nvlink3",
+    "nvlink4",
+    "nvlink5",
+    "nvlink-bridge",
+    "hccs",
+    "infinity-fabric",
+    "pcie",
+)
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,9 @@ class Chip:
     the hardware lacks, so ``peak_status`` can tell "unknown" from "unsupported". ``sources`` maps a
     field name (``"peaks.bf16"``, ``"bandwidth_tbps"``, ...) to its :class:`FieldSource`.
     ``interconnect`` is ``"known"``, ``"unknown"`` or ``"none"`` (no NVLink-class link).
+    ``interconnect_gbps`` is the aggregate of both directions per GPU (NVLink 4: 900 = 450 each way;
+    :attr:`interconnect_per_direction_gbps`); ``link_kind`` one of :data:`LINK_KINDS` (None: not known);
+    ``pcie_gen`` the PCIe generation of the card's host link, where the database has it.
     ``peak_bounds[d]`` is a sourced upper bound on an unknown peak (``at_most`` in ``chips.toml``);
     ``market`` is ``"datacenter"``, ``"non-datacenter"`` or None (unknown), for Note 2 to 3A090.
     """
@@ -167,6 +182,13 @@ class Chip:
     notes: str | None = field(default=None, repr=False)
     peak_bounds: Mapping[str, float] = field(default_factory=dict, repr=False)
     market: str | None = None
+    link_kind: str | None = None
+    pcie_gen: int | None = None
+
+    @property
+    def interconnect_per_direction_gbps(self) -> float | None:
+        """GB/s one way per GPU: half the aggregate ``interconnect_gbps`` (None when unknown or none)."""
+        return None if self.interconnect_gbps is None else self.interconnect_gbps / 2
 
     def peak_status(self, dtype: str) -> PeakStatus:
         """``"known"``, ``"unknown"`` or ``"unsupported"`` for one dtype of :data:`DTYPES`."""
@@ -274,6 +296,9 @@ class Chip:
             "bandwidth_tbps": self.bandwidth_tbps,
             "interconnect_gbps": self.interconnect_gbps,
             "interconnect": self.interconnect,
+            "interconnect_per_direction_gbps": self.interconnect_per_direction_gbps,
+            "link_kind": self.link_kind,
+            "pcie_gen": self.pcie_gen,
             "tdp_w": self.tdp_w,
             "die_area_mm2": self.die_area_mm2,
             "sm_count": self.sm_count,

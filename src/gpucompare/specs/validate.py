@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gpucompare.errors import SpecError
-from gpucompare.specs.chip import CONFIDENCES, DTYPES, MARKETS, Chip, FieldSource
+from gpucompare.specs.chip import CONFIDENCES, DTYPES, LINK_KINDS, MARKETS, Chip, FieldSource
 from gpucompare.values import is_number
 
 SCHEMA_VERSION = 1
@@ -41,6 +41,7 @@ RANGES: Mapping[str, tuple[float, float, str]] = MappingProxyType(
         "boost_clock_mhz": (100.0, 5_000.0, "MHz"),
         "peak_clock_mhz": (100.0, 5_000.0, "MHz"),
         "launch_year": (2015, 2030, "year"),
+        "pcie_gen": (1, 7, "PCIe generation"),
     }
 )
 NUMERIC_FIELDS = (
@@ -53,8 +54,9 @@ NUMERIC_FIELDS = (
     "boost_clock_mhz",
     "peak_clock_mhz",
     "launch_year",
+    "pcie_gen",
 )
-INT_FIELDS = ("sm_count", "launch_year")
+INT_FIELDS = ("sm_count", "launch_year", "pcie_gen")
 REQUIRED = (
     "id",
     "name",
@@ -78,6 +80,8 @@ OPTIONAL = (
     "peak_clock_mhz",
     "market",
     "notes",
+    "link_kind",
+    "pcie_gen",
 )
 SOURCE_KEYS = ("title", "url", "publisher", "date", "confidence")
 OVERRIDE_KEYS = ("value", "source", "confidence", "note", "at_most")
@@ -154,6 +158,7 @@ class Validator:
         scalars, interconnect = r.scalars()
         memory_type = r.strings()
         market = r.market()
+        link_kind = r.link(interconnect, scalars["pcie_gen"])
         return Chip(
             id=r.cid,
             name=raw["name"],
@@ -178,6 +183,8 @@ class Validator:
             notes=raw.get("notes"),
             peak_bounds=MappingProxyType(bounds),
             market=market,
+            link_kind=link_kind,
+            pcie_gen=scalars["pcie_gen"],
         )
 
     def identity(self, raw: Mapping[str, Any], index: int, sources: Mapping[str, dict]) -> str:
@@ -329,6 +336,25 @@ class _ChipReader:
             return None
         val = self.figure(self.raw["market"], "market", (*MARKETS, UNKNOWN), numeric=False)
         return None if val == UNKNOWN else val
+
+    def link(self, interconnect: str, pcie_gen: int | None) -> str | None:
+        """``link_kind`` (None when absent or unknown): ``"pcie"`` exactly when ``interconnect_gbps`` is
+        ``"none"``; a PCIe-only card must state its ``pcie_gen`` (a number or ``"unknown"``)."""
+        val = None
+        if "link_kind" in self.raw:
+            val = self.figure(self.raw["link_kind"], "link_kind", (*LINK_KINDS, UNKNOWN), numeric=False)
+            val = None if val == UNKNOWN else val
+        if interconnect == NONE and val not in (None, "pcie"):
+            raise self.v.fail(
+                f"{val!r} with interconnect_gbps = 'none' (PCIe only): use 'pcie'", self.cid, "link_kind"
+            )
+        if interconnect != NONE and val == "pcie":
+            raise self.v.fail("'pcie' needs interconnect_gbps = 'none'", self.cid, "link_kind")
+        if interconnect == NONE and "pcie_gen" not in self.raw:
+            raise self.v.fail(
+                'a PCIe-only card needs its PCIe generation (a number or "unknown")', self.cid, "pcie_gen"
+            )
+        return val
 
     def strings(self) -> str | None:
         """Checks ``memory_type``, ``architecture`` and ``notes``; returns the memory type (None if unknown)."""

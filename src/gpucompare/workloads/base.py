@@ -16,7 +16,7 @@ from gpucompare import dtypes
 from gpucompare.hw import TIERS
 from gpucompare.workloads.availability import Extra, dtype_supported, kernel_available
 
-INTENTS = ("compute", "memory")
+INTENTS = ("compute", "memory", "communication")
 
 Params = Mapping[str, "int | bool | str"]
 #: ``build(inputs, dtype) -> fn``: all setup, then a zero-argument closure whose call is what gets timed.
@@ -101,7 +101,7 @@ class Workload:
 
     name: str
     family: str
-    intent: Literal["compute", "memory"]
+    intent: Literal["compute", "memory", "communication"]
     dtypes: tuple[str, ...]
     tiers: Mapping[str, tuple[Shape, ...]]
     impls: tuple[Impl, ...]

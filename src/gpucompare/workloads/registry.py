@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from gpucompare.workloads.base import Workload
 
 #: The family modules, in registry order.
-FAMILY_MODULES = ("gemm", "attention", "decode", "bandwidth")
+FAMILY_MODULES = ("gemm", "attention", "decode", "bandwidth", "collective")
 
 
 def build_registry(modules: Iterable[str]) -> dict[str, Workload]:

@@ -110,6 +110,40 @@ def _equivalent_entry(rel: CountRelation, c: Chip, e: Chip, basis: str, r: float
     )
 
 
+def _server_entries(rel: CountRelation, c: Chip, e: Chip) -> list[BasisVerdict]:
+    """The fleet in chips ``e`` on whole 8-GPU servers serving Llama-3-70B (link included; projected by
+    ``model.server`` from the spec peaks and the communication model fitted to published collectives)."""
+    from gpucompare.model import comm
+    from gpucompare.model.server import SERVER_STEPS, fleet_equivalence, server_rows
+    from gpucompare.specs.published import load_published
+
+    eq = fleet_equivalence(server_rows([c, e], comm.published_points(load_published())), c.id, e.id)
+    out = []
+    for step in SERVER_STEPS:
+        r = eq.get(step)
+        n = None if r is None else float(f"{r * rel.count:.3g}")
+        detail = (
+            f"{c.id}/{e.id} per 8-GPU server, {step} {times(r)} (projected, link included): the fleet equals "
+            f"about {fmt(n)} {e.id}"
+            if n is not None
+            else f"{step}: a server figure is unknown"
+        )
+        out.append(
+            BasisVerdict(
+                f"fleet:server-{step}-in-{e.id}",
+                r,
+                "context" if r is not None else "unknown",
+                detail,
+                (c.id, e.id),
+                value=n,
+                unit=e.id,
+                group="fleet",
+                label=f"≈{fmt(n)} {e.id} on 8-GPU {step} (projected)",
+            )
+        )
+    return out
+
+
 def check(rel: CountRelation, ctx: Context) -> Outcome:
     head = f"{rel.qualifier} {rel.count:,} {rel.chip or 'chips (model unspecified)'}: {rel.what}"
     if rel.assumed:
@@ -123,6 +157,7 @@ def check(rel: CountRelation, ctx: Context) -> Outcome:
         e = ctx.db.get(rel.equivalent_of)
         spec = B.ratios(c, e)
         entries += [_equivalent_entry(rel, c, e, basis, spec[basis].ratio) for basis in EQUIVALENT_BASES]
+        entries += _server_entries(rel, c, e)
     figures = ", ".join(e.label for e in entries) + report_words(rel.elsewhere)
     return Outcome(tuple(entries), f"{head}; {figures}", ("context", f"context: {head}; {figures}"))
 

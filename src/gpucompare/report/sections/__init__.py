@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from gpucompare.report.inputs import ReportInputs
 from gpucompare.report.section import Section
-from gpucompare.report.sections import answer, chips, claims, classes, runs, specs
+from gpucompare.report.sections import answer, calibration, chips, claims, classes, runs, server, specs
 
 Builder = Callable[[ReportInputs], Section]
 
@@ -26,6 +26,10 @@ BUILDERS: tuple[Builder, ...] = (
     chips.ratios,
     chips.model_steps,
     chips.validation,
+    calibration.validation_loco,
+    calibration.ledger,
+    server.comm_validation,
+    server.server_table,
     runs.noise,
     classes.rooflines,
     runs.skipped,

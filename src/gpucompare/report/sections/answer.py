@@ -174,7 +174,7 @@ def headline(inp: ReportInputs) -> Headline:
     lead = (
         "Speed-up of the first chip over the second, per workload class; each number says what it rests on: "
         "**measured here** (a run of this suite), **published** (a same-script pair of the ledger "
-        "`specs/published.toml`, with its source), **projected** (the roofline model) or **spec** "
+        "`specs/published.toml`, with its source), **projected** (the calibrated model, with its expected error: `gpucompare validate`) or **spec** "
         "(`specs/chips.toml`). Every number, other dtypes and shapes included, is in the table "
         "_Every number behind the answer_ below."
     )

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from gpucompare import model
+from gpucompare.model.headline import evidence_workload_ratios, with_layer_steps
 from gpucompare.report.inputs import ReportInputs
 from gpucompare.report.section import Section
 from gpucompare.specs import ChipDB
@@ -66,7 +67,9 @@ def _rows(claim: Mapping[str, Any]) -> list[dict]:
 def claims(inp: ReportInputs) -> Section:
     """The verdicts, one row per claim in the documents and one per basis in ``tables/claims.csv``."""
     a = inp.analysis
-    provider = model.workload_ratios(a, inp.chips, inp.layer, inp.counts) if a.measured else None
+    steps = model.workload_ratios(a, inp.chips, inp.layer, inp.counts) if a.measured else None
+    gpu = [m for m in a.measured if not m.pipeline_check]  # CPU runs never feed a verdict
+    provider = with_layer_steps(evidence_workload_ratios(inp.db, measured=gpu), steps)
     check = inp.claims_fn or partial(checked_claims, inp.db)
     notes = {}
     try:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from gpucompare import model
 from gpucompare.files import slug
+from gpucompare.model import comm
 from gpucompare.report import charts, plots
 from gpucompare.report.headline import CLASS_OF
 from gpucompare.report.inputs import ReportInputs
@@ -33,10 +34,13 @@ ROOF_COLUMNS = ["chip_id", "name", "bf16_tflops", "fp8_tflops", "bandwidth_tbps"
 
 
 def _published_row(e: PublishedEntry, chip: Chip) -> dict | None:
-    """Achieved against spec for one ledger entry: TFLOP/s over the dtype's peak, GB/s over the bandwidth."""
+    """Achieved against spec for one ledger entry: TFLOP/s over the dtype's peak, GB/s over the bandwidth
+    (a collective's busbw over the link's per-direction bandwidth)."""
     if e.workload not in CLASS_OF:
         return None
-    if e.metric == "gbps":
+    if e.metric == "gbps" and e.workload == "collective":  # busbw against the link, per direction
+        achieved, peak, unit = e.value, comm.link_gbps(chip)[0] or 0, "GB/s"
+    elif e.metric == "gbps":
         achieved, peak, unit = e.value, (chip.bandwidth_tbps or 0) * 1000, "GB/s"
     elif e.metric in ("tflops", "time_s") and chip.peak_tflops.get(e.dtype):
         achieved, peak, unit = e.value, chip.peak_tflops[e.dtype], "TFLOP/s"

@@ -1,0 +1,70 @@
+"""``gpucompare predict CHIP WORKLOAD [--shape k=v,...] [--dtype bf16] [--exclude-chip ID] [--json]``.
+
+The calibrated projection of one workload at one shape on one chip (:func:`gpucompare.model.predict.predict`):
+time, TFLOP/s or GB/s, the bound, the evidence it used (published ledger entries with their sources, GPU
+runs made here) and its expected error (leave-one-chip-out). ``--json`` prints ``chip, workload, shape,
+dtype, time_s, tflops, gbps, bound, evidence, expected_rel_error`` (and the naive projection beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from gpucompare import console
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "predict",
+        help="predict one workload's time on one chip from the published and stored evidence",
+        description="Predict a workload's time, TFLOP/s or GB/s on a chip with the calibrated projection: "
+        "roofline time over an efficiency taken from the closest evidence and adjusted to the chip.",
+    )
+    p.add_argument("chip", metavar="CHIP", help="chip id, alias or driver device name")
+    p.add_argument(
+        "workload", metavar="WORKLOAD", help="a registered workload (gemm, attention_fwd, copy, ...)"
+    )
+    p.add_argument("--shape", metavar="k=v,...", help="shape parameters over the workload's first gpu shape")
+    p.add_argument("--dtype", default="bf16", help="data type (default bf16)")
+    p.add_argument("--exclude-chip", metavar="ID", help="leave this chip's own figures out of the evidence")
+    p.add_argument("--json", action="store_true", help="print the prediction as JSON")
+    p.set_defaults(func=run)
+
+
+def _line(p) -> str:
+    if p.status != "ok":
+        return f"{p.chip} {p.workload}: {p.status} ({p.reason})"
+    rate = f"{p.tflops:,.1f} TFLOP/s" if p.tflops else f"{p.gbps:,.0f} GB/s"
+    err = f"±{p.expected_rel_error:.0%}" if p.expected_rel_error is not None else "error unknown"
+    return (
+        f"{p.chip} {p.workload} {p.dtype}: PROJECTED {p.time_s * 1e3:.4g} ms ({rate}), {p.bound}-bound, "
+        f"efficiency {p.efficiency:.1%} from '{p.level}' ({p.evidence_kind}); expected error {err}"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from gpucompare.model.predict import PredictionError, parse_shape, predict
+    from gpucompare.specs import load_chips
+
+    db = load_chips()
+    chip = db.get(args.chip).id
+    if args.exclude_chip is not None:
+        db.get(args.exclude_chip)
+    shape = parse_shape(args.workload, args.shape)
+    from gpucompare.dtypes import DTYPES
+
+    if args.dtype not in DTYPES:
+        raise PredictionError(f"unknown dtype {args.dtype!r}; known: {', '.join(DTYPES)}")
+    p = predict(chip, args.workload, shape, args.dtype, db=db, exclude_chip=args.exclude_chip)
+    if args.json:
+        print(json.dumps(p.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    blocks: list[console.Block] = [_line(p)]
+    if p.status == "ok":
+        naive = p.naive_time_s
+        blocks.append(console.Wrapped(f"naive (efficiency copied unchanged): {naive * 1e3:.4g} ms", 2))
+        blocks.append(console.Wrapped(f"expected error: {p.expected_error_basis}", 2))
+        blocks += ["  evidence:", *(console.Wrapped(f"- {e}", 4) for e in p.evidence)]
+    console.echo(*blocks)
+    return 0
