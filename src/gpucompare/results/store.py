@@ -320,8 +320,17 @@ def read_records_csv(path: str | os.PathLike) -> list[dict]:
         if len(row) != len(header):
             raise ResultsError(f"{where}: {len(row)} cells, the header has {len(header)}")
         rec = {name: _csv_value(name, cell, where) for name, cell in zip(header, row)}
-        records.append(validate_record(rec, where))
+        records.append(validate_record(_of_its_version(rec), where))
     return records
+
+
+def _of_its_version(rec: dict) -> dict:
+    """A CSV row holds every column of the newest schema; an older record's newer columns are empty: drop them."""
+    version = rec.get("schema_version")
+    if version in READABLE_VERSIONS and not isinstance(version, bool):
+        known = fields_of_version(version)
+        return {k: v for k, v in rec.items() if k in known or v is not None}
+    return rec
 
 
 def _csv_value(name: str, cell: str, where: str) -> Any:
