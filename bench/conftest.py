@@ -1,17 +1,21 @@
 """``pytest bench/``: every (workload, shape, dtype, impl) of a tier as one test; the project's timer
 measures, pytest-benchmark stores.
 
-Options: ``--tier cpu|gpu`` (default: gpu if a GPU is present, else cpu), ``--workloads gemm,copy``,
-``--dtypes fp16,bf16``, ``--results-dir`` (default ``results/runs``; a CPU-fallback run goes there too, in a
-``*-cpu`` folder — nothing in tests/ reads it, and ``gpucompare report`` can tell it apart by its mode).
+Options (registered in the root ``conftest.py``): ``--tier cpu|gpu`` (default: gpu if a GPU is present, else
+cpu; gpu without a GPU is a usage error), ``--workloads gemm,copy``, ``--dtypes fp16,bf16``, ``--results-dir``
+(default ``results/runs``; a CPU-fallback run goes there too, in a ``*-cpu`` folder — nothing in tests/ reads
+it, and ``gpucompare report`` can tell it apart by its mode).
 
 Each test calls ``gpucompare.measure.runner.measure_one`` (correctness check first, then ``gpucompare.measure.timing``),
 appends the record to the session's run folder, and then replays the measured per-repetition samples into
 ``benchmark.pedantic`` through a timer that returns them (rounds = count, iterations = 1, no warm-up), so
 ``benchmark.stats`` are exactly our samples and ``--benchmark-json/--benchmark-autosave/--benchmark-compare``
-work as usual. ``benchmark.extra_info`` carries TFLOP/s, GB/s, % of local peak, the error, the telemetry
-summary and the status. With ``--benchmark-disable`` every case still runs (checked and timed) and its
-record is written. A skipped implementation is ``pytest.skip(reason)``; a wrong output or an out-of-memory
+work as usual. ``benchmark.extra_info`` carries TFLOP/s, GB/s, % of local peak and the local peaks, the
+error, the telemetry summary and the status; ``machine_info`` only facts of the machine (no measured peak, so
+``--benchmark-compare`` between runs on one machine does not warn); each case's ``params`` is its id string
+(``gemm-67x45x129-fp32-triton``). With ``--benchmark-disable`` every case still runs once: checked, then one
+timed sample (the record's ``count`` is 1 and its ``method`` says so), and its record is written. run.json
+holds the number of collected cases (``planned_cases``) and ``finished: true`` once all were written. A skipped implementation is ``pytest.skip(reason)``; a wrong output or an out-of-memory
 error fails the test with the message and the session goes on; a sticky CUDA error (the context is lost)
 ends the session with ``pytest.exit`` and one message, after writing that case's record.
 """
@@ -27,7 +31,7 @@ import pytest
 
 from gpucompare import hw
 from gpucompare.measure import runner
-from gpucompare.results import DEFAULT_ROOT, RunWriter
+from gpucompare.results import RunWriter
 
 
 class ReplayTimer:
@@ -54,6 +58,10 @@ class BenchState:
     timing_config: Any = None
     records: list = field(default_factory=list)
     replay: ReplayTimer = field(default_factory=ReplayTimer)
+    cases: dict = field(
+        default_factory=dict
+    )  # case id (the test's parameter) -> (workload, shape, dtype, impl)
+    planned: int | None = None  # the cases collected
 
     @property
     def command(self) -> str:
@@ -67,39 +75,18 @@ class BenchState:
             self.machine, self.peaks = runner.describe_machine(self.device, self.command)
             self.machine["tier"] = tier_of(self.config)
             self.timing_config = timing.TimingConfig.for_device(self.device)
+            if self.config.getoption("benchmark_disable", False):
+                self.timing_config = self.timing_config.once()
         return self.machine, self.peaks
 
     def open(self) -> RunWriter:
         if self.writer is None:
             machine, _ = self.describe()
-            self.writer = RunWriter(self.config.getoption("results_dir"), machine)
+            self.writer = RunWriter(self.config.getoption("results_dir"), machine, planned_cases=self.planned)
         return self.writer
 
 
 STATE = pytest.StashKey[BenchState]()
-
-
-def pytest_addoption(parser):
-    group = parser.getgroup("gpucompare", "gpucompare benchmarks (bench/)")
-    group.addoption(
-        "--tier",
-        choices=runner.TIERS,
-        default=None,
-        help="shape tier: cpu (tiny) or gpu (real sizes); default gpu if a GPU is present",
-    )
-    group.addoption(
-        "--workloads",
-        default=None,
-        metavar="W1,W2",
-        help="only these workloads or families (comma-separated)",
-    )
-    group.addoption("--dtypes", default=None, metavar="D1,D2", help="only these dtypes (comma-separated)")
-    group.addoption(
-        "--results-dir",
-        default=str(DEFAULT_ROOT),
-        metavar="DIR",
-        help=f"where the run folder is written (default: {DEFAULT_ROOT})",
-    )
 
 
 def pytest_configure(config):
@@ -156,22 +143,25 @@ def pytest_generate_tests(metafunc):
                 cases = []  # this family has none of the requested dtypes; others may
             else:
                 raise pytest.UsageError(str(exc)) from None
-    metafunc.parametrize("case", cases, ids=[runner.case_id(*c) for c in cases])
+    # The parameter is the case's id (a plain string in --benchmark-json), the case itself is looked up.
+    ids = [runner.case_id(*c) for c in cases]
+    config.stash[STATE].cases.update(zip(ids, cases))
+    metafunc.parametrize("case", ids, ids=ids)
 
 
 def pytest_collection_modifyitems(config, items):
     """Every benchmark case uses the session's replay timer (pytest-benchmark's public ``timer`` option);
     a bench file with no case for the chosen workloads/dtypes/tier is deselected, not a skip."""
-    replay = config.stash[STATE].replay
+    state = config.stash[STATE]
     keep, empty = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is None or "case" not in callspec.params:
             keep.append(item)
             continue
-        case = callspec.params["case"]
-        if isinstance(case, tuple):
-            item.add_marker(pytest.mark.benchmark(timer=replay, group=case[0].name))
+        case = state.cases.get(callspec.params["case"])
+        if case is not None:
+            item.add_marker(pytest.mark.benchmark(timer=state.replay, group=case[0].name))
             # a failed check stores nothing; the failure says why, pytest-benchmark need not warn as well
             item.add_marker(pytest.mark.filterwarnings("ignore:Benchmark fixture was not used"))
             keep.append(item)
@@ -182,9 +172,16 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
+def _case_of(item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("case") if callspec is not None else None
+
+
 @pytest.fixture(scope="session")
-def bench_state(pytestconfig) -> BenchState:
-    state = pytestconfig.stash[STATE]
+def bench_state(request) -> BenchState:
+    state = request.config.stash[STATE]
+    if state.planned is None:  # the cases left after collection and deselection
+        state.planned = sum(_case_of(item) is not None for item in request.session.items)
     state.open()
     return state
 
@@ -220,8 +217,8 @@ def measure_case(benchmark, bench_state):
     """``measure_case(case) -> record``: check, time, write the record, replay the samples."""
 
     def run(case) -> dict:
-        w, shape, dtype, impl = case
         state = bench_state
+        w, shape, dtype, impl = case = state.cases[case] if isinstance(case, str) else case
         writer = state.open()
         samples: list[float] = []
         try:
@@ -264,6 +261,9 @@ def measure_case(benchmark, bench_state):
             bytes=record["bytes"],
             run_id=writer.run_id,
             telemetry=_telemetry_summary(record),
+            local_peak_tflops=record["local_peak_tflops"],
+            local_peak_bw_tbps=record["local_peak_bw_tbps"],
+            local_peak_source=record["local_peak_source"],
         )
         if record["status"] == "skipped":
             pytest.skip(record["reason"])
@@ -283,8 +283,9 @@ def measure_case(benchmark, bench_state):
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
-    """GPU facts beside pytest-benchmark's: device, chip id, cc, driver, CUDA, L2, versions, peaks."""
-    machine, peaks = config.stash[STATE].describe()
+    """GPU facts beside pytest-benchmark's: device, chip id, cc, driver, CUDA, L2, versions. Facts of the
+    machine only: the local peaks (measured on a CPU, so never twice the same) are in each case's extra_info."""
+    machine, _ = config.stash[STATE].describe()
     keys = (
         "mode",
         "device_name",
@@ -295,7 +296,14 @@ def pytest_benchmark_update_machine_info(config, machine_info):
         "memory_gb",
         "versions",
     )
-    machine_info["gpucompare"] = {k: machine.get(k) for k in keys} | {"local_peaks": peaks}
+    machine_info["gpucompare"] = {k: machine.get(k) for k in keys}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """run.json says ``finished: true`` when every collected case was written."""
+    state = session.config.stash.get(STATE, None)
+    if state is not None and state.writer is not None and len(state.records) == state.planned:
+        state.writer.finish()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

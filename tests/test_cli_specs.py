@@ -97,6 +97,16 @@ def test_match_device_cross_check(capsys):
     assert rc == 2 and "--match" in err
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-85", "lots"])
+def test_match_memory_must_be_a_finite_positive_number(capsys, value):
+    """issue 12: NaN passed as --memory-gb (and matched any chip)."""
+    with pytest.raises(SystemExit) as exit_:  # a usage error, from argparse
+        cli.main(["specs", "--match", "NVIDIA H100 80GB HBM3", f"--memory-gb={value}"])
+    out, err = capsys.readouterr()
+    assert exit_.value.code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "--memory-gb: expected a" in err
+
+
 def test_specs_bad_file_one_line(capsys, tmp_path):
     bad = tmp_path / "chips.toml"
     bad.write_text(

@@ -1,8 +1,11 @@
-"""Command-line interface: ``gpucompare run | specs | published | compare | claims | workloads | project | report | cache``.
+"""The gpucompare CLI: run, specs, published, compare, claims, workloads, project, validate, predict, report,
+diff, cache.
 
 Thin over the library: each subcommand lives in ``gpucompare.commands.<name>`` with a
 ``register(subparsers)`` function that adds its parser and sets ``func(args) -> int``.
-Bad arguments and user errors print one line on stderr and exit with status 2, never a traceback.
+Bad arguments, user errors, malformed files and OS errors (a read-only or full disk, a missing file) print one
+line on stderr and exit with status 2, never a traceback; warnings (a killed run's truncated last record,
+skipped) print as one ``gpucompare: warning:`` line each.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from gpucompare import __version__
 from gpucompare.errors import GpucompareError
@@ -27,6 +31,7 @@ COMMANDS = (
     "predict",
     "report",
     "cache",
+    "diff",
 )
 
 
@@ -51,22 +56,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Before any command module imports triton: with no GPU, kernels run in Triton's interpreter.
-    from gpucompare.hw import configure_triton
-
-    configure_triton()
+    # The command modules import nothing heavy at module level: --help and --version answer without torch.
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    # Before the command imports triton (through torch): with no GPU, kernels run in Triton's interpreter.
+    from gpucompare.hw import configure_triton
+
+    configure_triton()
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return int(args.func(args) or 0)
     except GpucompareError as exc:
-        print(f"gpucompare: error: {exc}", file=sys.stderr)
+        print(f"gpucompare: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # read-only or full disk, missing folder...: one line naming the file
+        print(f"gpucompare: error: {_os_error(exc)}", file=sys.stderr)
+        return 2
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "(no message)"
+
+
+def _os_error(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    files = [f for f in (exc.filename, exc.filename2) if f is not None]
+    return _one_line(f"{' -> '.join(map(str, files))}: {what}" if files else what)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"gpucompare: warning: {_one_line(str(message))}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -245,6 +245,9 @@ class CaseProgress:
             if self.done == self.total:
                 self._bar.update(self._task, description="done")
             self._bar.stop()
+        elif self._label and exc[0] is not None:  # a case begun and not finished: end its line
+            self.stream.write("interrupted\n")
+            self.stream.flush()
 
     def _counter(self) -> str:
         return f"[{self.done + 1:>{len(str(self.total))}}/{self.total}]"
@@ -270,6 +273,7 @@ class CaseProgress:
             self.stream.write(f"{status} {detail}\n")
             self.stream.flush()
         self.done += 1
+        self._label = ""
 
 
 def _progress_bar(console: Console) -> Any:
@@ -293,6 +297,16 @@ def _progress_bar(console: Console) -> Any:
         speed_estimate_period=3600.0,  # the ETA from the whole run's pace, not the last 30 s
         transient=False,
     )
+
+
+def format_seconds(s: float | None) -> str:
+    """A duration for people: ``"1.23 ms"``, ``"45.6 us"``; ``"-"`` for None."""
+    if s is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
 
 
 def counts_line(statuses: Iterable[str], noun: str, order: Sequence[str] = ()) -> str:

@@ -2,6 +2,8 @@
 
 Everything that asks "is there a GPU?", "can this device run fp8?" or "is Triton interpreting?"
 calls this module, so the answer cannot drift between the kernels, the benchmarks and the tests.
+torch is imported when a question needs it, not with this module: the CLI's ``--help`` and ``--version``
+and the commands that only read files never load it.
 """
 
 from __future__ import annotations
@@ -11,13 +13,20 @@ import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+#: Shape tiers: ``cpu`` (tiny shapes, Triton's interpreter) and ``gpu`` (real sizes).
+TIERS = ("cpu", "gpu")
 
 
 @functools.cache
 def has_gpu() -> bool:
     """True when a CUDA GPU is usable by torch."""
+    import torch
+
     return torch.cuda.is_available()
 
 
@@ -47,6 +56,8 @@ def interpreting() -> bool:
 
 
 def default_device() -> torch.device:
+    import torch
+
     return torch.device("cuda") if has_gpu() else torch.device("cpu")
 
 
@@ -89,6 +100,8 @@ def on_gpu(t: torch.Tensor) -> bool:
 def compute_capability(device: torch.device | str | None = None) -> tuple[int, int] | None:
     """(major, minor) of a CUDA device, or None on the CPU (the compile-only target's for ``cuda`` and
     ``meta`` devices while :func:`compile_only` is active)."""
+    import torch
+
     target = compile_target()
     if target is not None and torch.device(device or "cuda").type in ("cuda", "meta"):
         return target.capability
@@ -107,6 +120,8 @@ def supports_fp8(device: torch.device | str | None = None) -> tuple[bool, str]:
         return False, "fp8 e4m3 GEMM needs a CUDA GPU with compute capability >= 8.9 (no GPU here)"
     if cc < (8, 9):
         return False, f"fp8 e4m3 GEMM needs compute capability >= 8.9, this GPU is {cc[0]}.{cc[1]}"
+    import torch
+
     if not hasattr(torch, "float8_e4m3fn"):
         return False, "this torch build has no float8_e4m3fn dtype"
     return True, ""

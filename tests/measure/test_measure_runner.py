@@ -296,7 +296,11 @@ def test_cli_run_copy_writes_a_run_folder(tmp_path, monkeypatch, capsys):
     ],
 )
 def test_cli_run_bad_names_one_line_exit_2(tmp_path, capsys, args, needle):
-    assert cli.main(["run", "--tier", "cpu", *args, "--out", str(tmp_path / "o")]) == 2
+    try:
+        rc = cli.main(["run", "--tier", "cpu", *args, "--out", str(tmp_path / "o")])
+    except SystemExit as exc:  # a usage error from argparse (--budget's type checks the number)
+        rc = exc.code
+    assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("gpucompare: error:") and needle in err[0]
     assert not (tmp_path / "o").exists()
@@ -367,10 +371,12 @@ def test_pytest_bench_stores_our_samples(tmp_path):
     records = {(r["impl"], r["shape_label"]): r for r in load_run(folder).records}
     data = json.loads(bjson.read_text())
     assert data["machine_info"]["gpucompare"]["mode"] == "cpu-fallback"
-    assert data["machine_info"]["gpucompare"]["local_peaks"] == PEAKS
+    assert "local_peaks" not in data["machine_info"]["gpucompare"]  # machine facts only (issue 12)
     assert len(data["benchmarks"]) == len(records) > 0
     for b in data["benchmarks"]:
         rec = records[(b["extra_info"]["impl"], b["extra_info"]["shape"])]
+        assert b["params"] == {"case": f"copy-{rec['shape_label']}-fp32-{rec['impl']}"}  # a plain string
+        assert b["extra_info"]["local_peak_bw_tbps"] == PEAKS["bandwidth_tbps"]
         assert b["stats"]["rounds"] == rec["count"]
         assert b["stats"]["median"] == pytest.approx(rec["median_s"], rel=1e-12)
         assert b["stats"]["min"] == rec["min_s"]
@@ -380,9 +386,13 @@ def test_pytest_bench_stores_our_samples(tmp_path):
 def test_pytest_bench_disabled_still_checks_and_writes_records(tmp_path):
     """--benchmark-disable: every case still checked (a wrong one fails with its message) and recorded."""
     proc, folder = _pytest_bench(tmp_path, "--benchmark-disable", break_torch=True, rc=1)
-    records = load_run(folder).records
+    run = load_run(folder)
+    records = run.records
     assert len(records) == len(runner.plan("cpu", only=["copy"], dtypes=["fp32"], device="cpu"))
+    assert run.machine["planned_cases"] == len(records) and run.machine["finished"] is True
     assert {r["impl"]: r["status"] for r in records} == {"triton": "ok", "torch": "failed"}
+    for r in records:  # each case ran once: one timed sample, and the method says so
+        assert r["status"] != "ok" or (r["count"] == 1 and r["method"]["max_reps"] == 1)
     assert all(r["median_s"] is None for r in records if r["impl"] == "torch")
     assert "copy-n4099-fp32-torch: wrong output: relative error" in proc.stdout
     assert "fixture was not used" not in proc.stdout + proc.stderr

@@ -1,5 +1,5 @@
 """The published report: files present and parseable, numbers equal to the model's, cpu runs kept apart,
-the no-run report, determinism, stale files removed.
+the no-run report, determinism (which files it deletes: test_report_manifest.py).
 
 Synthetic chips (a ``ChipDB`` of real chips), claims and records (``report_samples``), so these tests do not
 depend on the packaged spec database.
@@ -132,13 +132,6 @@ def test_deterministic_bytes(generated, tmp_path):
     report.generate(tmp_path, runs(), **KW)
     files = sorted(p.relative_to(generated) for p in generated.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    assert {p.suffix for p in files} == {".csv", ".svg", ".png", ".md", ".html"}
+    assert {p.suffix for p in files} == {".csv", ".svg", ".png", ".md", ".html", ".txt"}  # .txt: the manifest
     for rel in files:  # every file, images included
         assert (generated / rel).read_bytes() == (tmp_path / rel).read_bytes(), rel
-
-
-def test_stale_generated_files_removed(tmp_path):
-    (tmp_path / "tables").mkdir()
-    (tmp_path / "tables" / "old.csv").write_text("x\n")
-    report.generate(tmp_path, [], plots=False, **KW)
-    assert not (tmp_path / "tables" / "old.csv").exists()

@@ -34,6 +34,11 @@ def load_claims(path: str | Path | None = None, db: ChipDB | None = None) -> lis
         )
     else:
         data, where = files.read_toml(path, ClaimsError, "claims file")
+    return parse_claims(data, where, db)
+
+
+def parse_claims(data: Mapping[str, Any], where: str, db: ChipDB | None = None) -> list[Claim]:
+    """Validate parsed claims-file data (``where`` names the file in messages) into claims, in file order."""
     if data.get("schema_version") != SCHEMA_VERSION:
         raise ClaimsError(f"{where}: schema_version must be 1, got {data.get('schema_version')!r}")
     raw = data.get("claim")
@@ -45,9 +50,12 @@ def load_claims(path: str | Path | None = None, db: ChipDB | None = None) -> lis
     for i, item in enumerate(raw):
         cid = item.get("id") if isinstance(item, dict) else None
         label = cid if isinstance(cid, str) and cid else f"#{i + 1}"
-        claim = _claim(item, label, db)
+        try:
+            claim = _claim(item, label, db)
+        except ClaimsError as exc:  # the claim's own message, prefixed with the file it is in
+            raise ClaimsError(f"{where}, {exc}") from None
         if claim.id in seen:
-            raise ClaimsError(f"claim {claim.id!r}: duplicate id")
+            raise ClaimsError(f"{where}, claim {claim.id!r}: duplicate id")
         seen.add(claim.id)
         claims.append(claim)
     return claims
@@ -103,7 +111,7 @@ def _claim(item: Any, label: str, db: ChipDB) -> Claim:
 def _relation(rd: RelationReader) -> Relation:
     """The relation of the kind ``relation.kind`` names: common keys first, then the kind's own."""
     name = rd.raw.get("kind")
-    if name not in kinds.REGISTRY:
+    if not isinstance(name, str) or name not in kinds.REGISTRY:
         raise rd.error("kind", f"must be one of {', '.join(kinds.REGISTRY)}, got {name!r}")
     kind = kinds.REGISTRY[name]
     extra = _unknown_key(rd.raw, kind.keys)

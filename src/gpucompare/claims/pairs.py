@@ -18,6 +18,7 @@ from gpucompare.claims.types import BasisVerdict, WorkloadRatios
 from gpucompare.claims.verdicts import fmt, held, times
 from gpucompare.dtypes import DTYPES
 from gpucompare.specs import Chip, ChipDB
+from gpucompare.values import is_number
 
 
 class PairRule(Protocol):
@@ -160,7 +161,7 @@ def _wanted(workloads: tuple[str, ...], basis: str) -> bool:
 
 def _ratio(row: Any, basis: str) -> float | None:
     r = _field(row, "ratio")
-    if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r)):
+    if r is not None and not is_number(r):
         raise ValueError(f"workload_ratios: {basis}: ratio must be a finite number or None, got {r!r}")
     return None if r is None else float(r)
 

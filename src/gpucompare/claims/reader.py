@@ -6,12 +6,12 @@ resolved against the spec database and checked against the claim's ``chips``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gpucompare.errors import ClaimsError, UnknownChipError
 from gpucompare.specs import ChipDB
+from gpucompare.values import is_number
 
 
 def err(cid: str, fld: str, msg: str) -> ClaimsError:
@@ -42,7 +42,7 @@ def number(d: Mapping, key: str, cid: str, where: str = "relation.") -> float | 
     if key not in d:
         return None
     v = d[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+    if not is_number(v):
         raise err(cid, f"{where}{key}", f"must be a number, got {v!r}")
     if v <= 0:
         raise err(cid, f"{where}{key}", f"must be > 0, got {v!r}")

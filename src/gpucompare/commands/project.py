@@ -39,7 +39,9 @@ def load(paths: list[str] | None) -> list:
 
     if paths is None and not DEFAULT_RUNS.exists():
         raise ResultsError(f"{DEFAULT_RUNS}: no runs yet; measure with `gpucompare run` first")
-    runs = load_runs(paths if paths is not None else DEFAULT_RUNS, include_cpu=True)
+    runs = load_runs(
+        paths if paths is not None else DEFAULT_RUNS, include_cpu=True, allow_truncated_tail=True
+    )
     if not runs:
         raise ResultsError(f"no run found under {', '.join(paths or [str(DEFAULT_RUNS)])}")
     return runs

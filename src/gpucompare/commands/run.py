@@ -10,14 +10,18 @@ gpucompare run --only collective`` (multi-node: torchrun's rendezvous flags, or 
 
 Default tier: ``gpu`` when a CUDA GPU is present, else ``cpu`` (Triton in interpreter mode, the measured
 CPU peak as the roof). Progress on stderr: a bar with the ETA in a terminal, else (or with ``--no-progress``)
-one line per case; the summary table on stdout (``gpucompare.console``). Unknown workloads or dtypes are a one-line error with exit status 2.
+one line per case; the summary table on stdout (``gpucompare.console``). Unknown workloads or dtypes, ``--tier
+gpu`` without a GPU and an ``--out`` that cannot be written are a one-line error with exit status 2, before
+anything is measured. Exit status 1 when a case failed (a wrong output, an error), so ``run && report`` stops.
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
+import sys
 
+from gpucompare.commands import positive_number
 from gpucompare.errors import GpucompareError
 from gpucompare.results import DEFAULT_ROOT
 
@@ -60,7 +64,7 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--budget",
-        type=float,
+        type=positive_number,
         default=None,
         metavar="S",
         help="timing budget per case in seconds (default: 1.0 on a GPU, 0.2 on the CPU); a case whose median "
@@ -153,8 +157,10 @@ def main(args: argparse.Namespace) -> int:
     status = _distributed(args, command)
     if status is not None:
         return status
+    from gpucompare.results import load_run
+
     try:
-        runner.run_suite(
+        folder = runner.run_suite(
             args.tier,
             args.only,
             args.dtypes,
@@ -166,4 +172,12 @@ def main(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:  # unknown workload / dtype / tier, or nothing to run
         raise GpucompareError(str(exc).splitlines()[0]) from None
+    records = load_run(folder).records
+    failed = sum(r["status"] == "failed" for r in records)
+    if failed:
+        print(
+            f"gpucompare run: {failed} of {len(records)} cases failed (see the table): exit status 1",
+            file=sys.stderr,
+        )
+        return 1
     return 0

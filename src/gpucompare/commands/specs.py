@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from gpucompare import console
+from gpucompare.commands import positive_number
 from gpucompare.errors import SpecError
 from gpucompare.specs import DTYPES, Chip, load_chips
 
@@ -32,7 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--sm-count", type=int, metavar="N", help="with --match: the SM count the device reports")
     p.add_argument(
-        "--memory-gb", type=float, metavar="GB", help="with --match: the device memory (bytes / 1e9)"
+        "--memory-gb",
+        type=positive_number,
+        metavar="GB",
+        help="with --match: the device memory (bytes / 1e9)",
     )
     p.add_argument("--file", type=Path, metavar="TOML", help="validate and show another chips.toml")
     p.set_defaults(func=run)

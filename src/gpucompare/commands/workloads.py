@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpucompare import console
 from gpucompare.errors import GpucompareError
-from gpucompare.workloads import TIERS, WORKLOADS, Workload
+from gpucompare.hw import TIERS
+
+if TYPE_CHECKING:  # the registry imports torch: loaded when the command runs, not for --help
+    from gpucompare.workloads import Workload
 
 
 def describe(workload: Workload, tiers: tuple[str, ...] = TIERS) -> dict[str, Any]:
@@ -114,6 +117,8 @@ def _table(workloads: list[Workload], tiers: tuple[str, ...]) -> list[console.Bl
 
 
 def run(args: argparse.Namespace) -> int:
+    from gpucompare.workloads import WORKLOADS
+
     tiers = (args.tier,) if args.tier else TIERS
     workloads = list(WORKLOADS.values())
     chip = None

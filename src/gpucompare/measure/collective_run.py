@@ -227,13 +227,13 @@ def _plan(tier: str, only: Sequence[str] | None, dtypes: Sequence[str] | None, d
     return cases
 
 
-def _open(ctx: Context, out_dir: str | Path, tier: str, envs: list, timeout_s: float) -> None:
+def _open(ctx: Context, out_dir: str | Path, tier: str, envs: list, timeout_s: float, planned: int) -> None:
     """Rank 0 describes the machine and opens the run folder; every rank learns the run id."""
     if ctx.launch.rank == 0:
         ctx.machine, ctx.peaks = describe_machine(ctx.dev, ctx.command, peaks=False)
         ctx.machine["tier"] = tier
         ctx.machine["distributed"] = {"world_size": ctx.launch.world_size, "ranks": envs}
-        ctx.writer = RunWriter(out_dir, ctx.machine)
+        ctx.writer = RunWriter(out_dir, ctx.machine, planned_cases=planned)
     box = [ctx.writer.run_id if ctx.writer else None]
     dist.broadcast_object_list(box, src=0)
     ctx.run_id = box[0]
@@ -262,8 +262,10 @@ def run_distributed(
         cases = _plan(tier, only, dtypes, dev)
         mode = {"mode": devinfo.mode_of(dev)}
         ctx = Context(launch, dev, dd.CollectiveTiming.for_device(dev), mode, {}, command)
-        _open(ctx, out_dir, tier, envs, timeout_s)
+        _open(ctx, out_dir, tier, envs, timeout_s, len(cases))
         _run_cases(ctx, cases, progress)
+        if ctx.writer is not None and len(ctx.records) == len(cases):
+            ctx.writer.finish()
         if ctx.writer is not None:
             console.echo(*runner.summary(ctx.records), f"results: {ctx.writer.path}", file=stream)
             return ctx.writer.path

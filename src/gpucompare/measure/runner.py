@@ -36,7 +36,7 @@ from gpucompare.measure.summary import (
     percent_of_peak,
     summary,
 )
-from gpucompare.results import DEFAULT_ROOT, RunWriter
+from gpucompare.results import DEFAULT_ROOT, RunWriter, check_writable
 
 __all__ = [  # the one-case and summary names are re-exported: callers know them as runner.*
     "TIERS", "DeviceLostError", "case_id", "cuda_context_error", "default_tier", "format_seconds",
@@ -44,7 +44,7 @@ __all__ = [  # the one-case and summary names are re-exported: callers know them
     "plan", "release_memory", "run_suite", "summary",
 ]  # fmt: skip
 
-TIERS = ("cpu", "gpu")
+TIERS = hw.TIERS
 
 
 # ---------------------------------------------------------------- planning
@@ -139,7 +139,10 @@ def run_suite(
     budget_s: float | None = None,
     triton_cache_dir: str | Path | None = None,
 ) -> Path:
-    """Run a tier (``ValueError`` for bad names, before anything is written); return the run folder.
+    """Run a tier (``ValueError`` for bad names, or ``--tier gpu`` without a GPU, before anything is written);
+    return the run folder. ``out_dir`` is created and test-written before anything is measured
+    (``ResultsError`` when it cannot be written). run.json records the planned case count and, once the last
+    case is written, ``finished: true``.
 
     Records are appended as they are measured (``RunWriter``); the summary table goes to ``stream``
     (stdout), the progress lines to ``progress_stream`` (stderr). ``budget_s``: the timing budget per case
@@ -154,16 +157,19 @@ def run_suite(
             raise ValueError(f"the timing budget must be a positive number of seconds, got {budget_s!r}")
         config = dataclasses.replace(config, budget_s=float(budget_s))
     tier = tier or default_tier()
+    if tier == "gpu" and dev.type != "cuda":
+        raise ValueError("tier 'gpu' needs a CUDA GPU and this machine has none; use tier 'cpu'")
     cases = plan(tier, only, dtypes, device=dev)
     if not cases:
         raise ValueError(
             f"nothing to run for tier {tier!r} with workloads {only or 'all'} and dtypes {dtypes or 'all'}"
         )
+    check_writable(out_dir)  # before the minutes of measuring, not after
     command = command if command is not None else " ".join(["gpucompare", *sys.argv[1:]])
     machine, peaks = describe_machine(dev, command)
     machine["tier"] = tier
     machine["triton_cache"] = use_triton_cache(dev, triton_cache_dir, progress_stream)
-    writer = RunWriter(out_dir, machine)
+    writer = RunWriter(out_dir, machine, planned_cases=len(cases))
     lost: DeviceLostError | None = None
     with console.CaseProgress(len(cases), progress_stream, bar=progress) as bar:
         for group in group_cases(cases):
@@ -189,6 +195,8 @@ def run_suite(
                 bar.finish(rec["status"], _progress_detail(rec))
             if lost:
                 break
+    if not lost:
+        writer.finish()
     console.echo(*summary(writer.records), f"results: {writer.path}", file=stream)
     if lost:
         raise DeviceLostError(

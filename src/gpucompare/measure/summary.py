@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gpucompare import console
+from gpucompare.console import format_seconds
 
 
 def percent_of_peak(record: Mapping[str, Any]) -> float | None:
@@ -19,15 +20,6 @@ def percent_of_peak(record: Mapping[str, Any]) -> float | None:
         return 100.0 * record["gbps"] / (bw * 1e3) if bw and record.get("gbps") is not None else None
     peak = record.get("local_peak_tflops")
     return 100.0 * record["tflops"] / peak if peak and record.get("tflops") is not None else None
-
-
-def format_seconds(s: float | None) -> str:
-    if s is None:
-        return "-"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if s >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
 
 
 def format_throughput(record: Mapping[str, Any]) -> str:

@@ -102,6 +102,10 @@ class TimingConfig:
         if self.l2_bytes is not None and not (isinstance(self.l2_bytes, int) and self.l2_bytes > 0):
             raise ValueError(f"l2_bytes must be a positive int or None, got {self.l2_bytes!r}")
 
+    def once(self) -> TimingConfig:
+        """One timed sample after the cold call (``pytest --benchmark-disable``: check and record, fast)."""
+        return replace(self, min_reps=1, max_reps=1, warmup_reps=1, warmup_s=0.0)
+
     @classmethod
     def for_device(cls, device: torch.device | str | None = None) -> TimingConfig:
         """GPU: at most ~1 s per measurement (≥ 10 samples, ≤ 1000), 25 reps / 100 ms warm-up after the

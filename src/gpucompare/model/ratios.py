@@ -136,7 +136,8 @@ def workload_ratios(
 
 
 def stored_workload_ratios(paths: Sequence[str] | None = None) -> WorkloadRatios | None:
-    """:func:`workload_ratios` over the stored GPU runs under ``paths`` (run folders or folders of runs),
+    """:func:`workload_ratios` over the stored GPU runs under ``paths`` (run folders or folders of runs; a
+    killed run's truncated last line is skipped with a warning),
     else under ``results/runs`` when it exists. cpu-fallback runs never feed a verdict, so they are left
     out. None when the default place holds no GPU run; explicit paths without one are an error
     (``ResultsError``). The CLI's ``claims`` and ``compare`` both call this.
@@ -144,7 +145,7 @@ def stored_workload_ratios(paths: Sequence[str] | None = None) -> WorkloadRatios
     if paths is None and not results.DEFAULT_ROOT.is_dir():
         return None
     where = [results.DEFAULT_ROOT] if paths is None else list(paths)
-    runs = results.load_runs(where, include_cpu=False)
+    runs = results.load_runs(where, include_cpu=False, allow_truncated_tail=True)
     if runs:
         return workload_ratios([rec for run in runs for rec in run.records])
     if paths is None:

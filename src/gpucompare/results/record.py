@@ -18,11 +18,12 @@ sampled while the case was timed). Records of an older version load with the new
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from gpucompare.dtypes import DTYPES
 from gpucompare.errors import ResultsError
+from gpucompare.values import is_number
 
 SCHEMA_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
@@ -107,6 +108,50 @@ ENUMS: dict[str, tuple[str, ...]] = {
 OK_REQUIRED = ("median_s", "p20_s", "p80_s", "min_s", "count", "flops", "bytes")
 NESTED = ("shape", "telemetry", "versions", "method", "collective", "kernel_config")
 MACHINE_REQUIRED: dict[str, str] = {"run_id": "str", "mode": "str"}
+# Optional run.json fields readers use, with their types. ``planned_cases`` (the cases the run set out to
+# measure) and ``finished`` (false until the last case is written) tell a complete run from a killed one;
+# runs written before they existed lack them.
+MACHINE_OPTIONAL: dict[str, str] = {
+    "planned_cases": "int?",
+    "finished": "bool?",
+    "versions": "object?",
+    "local_peaks": "object?",
+    "chip_id": "str?",
+    "device_name": "str?",
+    "hostname": "str?",
+    "git_commit": "str?",
+    "timestamp": "str?",
+    "command": "str?",
+    "tier": "str?",
+}
+# Plausible ranges (inclusive) of the numeric fields: outside them a number is a corrupt file, not a
+# measurement (a 1e308 s median or a 10**400 FLOP count would overflow every later computation).
+RANGES: dict[str, tuple[float, float]] = {
+    "flops": (0, 1e24),
+    "bytes": (0, 1e18),
+    "count": (1, 1e9),
+    **{name: (1e-12, 1e6) for name in ("median_s", "p20_s", "p80_s", "min_s")},
+    **{
+        name: (0, 1e6)
+        for name in ("cv", "rel_iqr", "tflops", "gbps", "local_peak_tflops", "local_peak_bw_tbps")
+    },
+    **{name: (0, 1e30) for name in ("rel_error", "error_bound")},
+}
+# Shape parameters: integers in this range, booleans or short strings.
+SHAPE_INT_MAX = 2**40
+# Numeric fields of a telemetry sample (gpucompare.measure.telemetry.TELEMETRY_FIELDS), null or in range.
+TELEMETRY_NUMBERS = (
+    "sm_clock_mhz",
+    "sm_clock_max_mhz",
+    "mem_clock_mhz",
+    "mem_clock_max_mhz",
+    "power_w",
+    "power_limit_w",
+    "temperature_c",
+    "power_violation_ns",
+    "thermal_violation_ns",
+)
+TELEMETRY_MAX = 1e21
 
 
 def fields_of_version(version: int) -> dict[str, str]:
@@ -130,7 +175,7 @@ def type_ok(value: Any, tag: str) -> bool:
     if base == "int":
         return isinstance(value, int) and not isinstance(value, bool)
     if base == "float":
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return is_number(value)
     if base == "object":
         return isinstance(value, dict)
     raise AssertionError(f"unknown type tag {tag!r}")
@@ -180,31 +225,86 @@ def validate_record(obj: Any, where: str = "record") -> dict:
             f"got {version!r}" + (" (missing)" if "schema_version" not in obj else "")
         )
     _check_fields(obj, version, where)
-    telemetry = obj["telemetry"]
-    for key in ("before", "after"):
-        if key not in telemetry:
-            raise ResultsError(f"{where}: field 'telemetry.{key}' is missing")
-        snap = telemetry[key]
-        if snap is not None and not isinstance(snap, dict):
-            raise ResultsError(f"{where}: field 'telemetry.{key}': expected an object or null")
+    _check_values(obj, where)
+    _check_telemetry(obj["telemetry"], where)
     if obj["status"] == "ok":
         for name in OK_REQUIRED:
             if obj[name] is None:
                 raise ResultsError(f"{where}: field {name!r}: must be a number when status is 'ok'")
+        if obj["bytes"] == 0:
+            raise ResultsError(f"{where}: field 'bytes': a measured kernel moves data, got 0")
     elif not obj["reason"]:
         raise ResultsError(f"{where}: field 'reason': a {obj['status']} record must say why")
     return obj
 
 
+def _check_values(obj: dict, where: str) -> None:
+    """Ranges of the numbers, the dtype, the shape's parameters and the version strings."""
+    for name, (low, high) in RANGES.items():
+        value = obj[name]
+        if value is not None and not low <= value <= high:
+            raise ResultsError(f"{where}: field {name!r}: {value!r:.40} is outside [{low:g}, {high:g}]")
+    if obj["dtype"] not in DTYPES:
+        raise ResultsError(f"{where}: field 'dtype': {obj['dtype']!r:.40} is not one of {', '.join(DTYPES)}")
+    for key, value in obj["shape"].items():
+        ok = isinstance(value, (bool, str)) or (isinstance(value, int) and 0 <= value <= SHAPE_INT_MAX)
+        if not ok:
+            raise ResultsError(
+                f"{where}: field 'shape.{key}': expected an integer in [0, 2**40], true/false or a string, "
+                f"got {value!r:.40}"
+            )
+    _check_strings(obj["versions"], "versions", where)
+
+
+def _check_strings(mapping: dict, name: str, where: str) -> None:
+    for key, value in mapping.items():
+        if value is not None and not isinstance(value, str):
+            raise ResultsError(f"{where}: field '{name}.{key}': expected a string or null, got {value!r:.40}")
+
+
+def _check_telemetry(telemetry: dict, where: str) -> None:
+    for key in ("before", "after"):
+        if key not in telemetry:
+            raise ResultsError(f"{where}: field 'telemetry.{key}' is missing")
+        snap = telemetry[key]
+        if snap is None:
+            continue
+        if not isinstance(snap, dict):
+            raise ResultsError(f"{where}: field 'telemetry.{key}': expected an object or null")
+        for name in TELEMETRY_NUMBERS:
+            value = snap.get(name)
+            ok = value is None or (type_ok(value, "float") and 0 <= value <= TELEMETRY_MAX)
+            if not ok:
+                raise ResultsError(
+                    f"{where}: field 'telemetry.{key}.{name}': expected a number in [0, {TELEMETRY_MAX:g}] "
+                    f"or null, got {value!r:.40}"
+                )
+        reasons = snap.get("clock_event_reasons")
+        if reasons is not None and not (
+            isinstance(reasons, list) and all(isinstance(r, str) for r in reasons)
+        ):
+            raise ResultsError(
+                f"{where}: field 'telemetry.{key}.clock_event_reasons': expected a list of strings"
+            )
+
+
 def validate_machine(obj: Any, where: str = "run.json") -> dict:
-    """Check the few fields of ``run.json`` that readers rely on (run_id, mode)."""
+    """Check the fields of ``run.json`` that readers rely on: ``run_id`` and ``mode`` (required), and the
+    types of the optional ones (:data:`MACHINE_OPTIONAL`), ``versions`` holding strings."""
     if not isinstance(obj, dict):
         raise ResultsError(f"{where}: the machine description must be a JSON object")
-    for name, tag in MACHINE_REQUIRED.items():
+    for name in MACHINE_REQUIRED:
         if name not in obj:
             raise ResultsError(f"{where}: field {name!r} is missing")
-        if not type_ok(obj[name], tag):
-            raise ResultsError(f"{where}: field {name!r}: expected {describe_type(tag)}")
+    for name, tag in {**MACHINE_REQUIRED, **MACHINE_OPTIONAL}.items():
+        if name in obj and not type_ok(obj[name], tag):
+            raise ResultsError(
+                f"{where}: field {name!r}: expected {describe_type(tag)}, got {obj[name]!r:.40}"
+            )
     if obj["mode"] not in ENUMS["mode"]:
         raise ResultsError(f"{where}: field 'mode': {obj['mode']!r} is not one of {', '.join(ENUMS['mode'])}")
+    planned = obj.get("planned_cases")
+    if planned is not None and not 0 <= planned <= RANGES["count"][1]:
+        raise ResultsError(f"{where}: field 'planned_cases': {planned!r:.40} is outside [0, 1e9]")
+    _check_strings(obj.get("versions") or {}, "versions", where)
     return obj

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import socket
+import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,9 +29,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from gpucompare.errors import ResultsError
+from gpucompare.errors import ResultsError, first_line
 from gpucompare.files import atomic_write, slug
-from gpucompare.results.record import NESTED, RECORD_FIELDS, validate_machine, validate_record
+from gpucompare.results.record import (
+    NESTED,
+    READABLE_VERSIONS,
+    RECORD_FIELDS,
+    SCHEMA_VERSION,
+    describe_type,
+    fields_of_version,
+    validate_machine,
+    validate_record,
+)
 
 CSV_COLUMNS = tuple(RECORD_FIELDS)
 
@@ -88,17 +98,47 @@ def run_dir_name(machine: Mapping[str, Any], when: datetime | None = None) -> st
     return f"{when:%Y-%m-%d}-{host}-{chip}"
 
 
+def _write_error(path: Path, exc: OSError, what: str) -> ResultsError:
+    return ResultsError(f"{path}: cannot {what}: {exc.strerror or first_line(exc)}")
+
+
+def check_writable(root: str | os.PathLike) -> Path:
+    """Create ``root`` (and its parents) and prove a file can be written there, before anything is measured.
+
+    A missing parent is created; a read-only folder, a full disk or a file in the way is one
+    :class:`ResultsError` naming the folder, instead of a traceback after minutes of measuring.
+    """
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".gpucompare-write-test-") as fh:
+            fh.write(b"gpucompare write test\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise _write_error(root, exc, "write results there") from None
+    return root
+
+
 class RunWriter:
     """Creates a run folder and appends records to it as they are measured.
 
     ``machine`` is the run.json content (device description, peaks, versions, command...). Its
     ``run_id`` is set to the folder's name, which is unique: an existing folder of the same name gets a
-    ``-2``, ``-3``... suffix instead of being overwritten. Every appended record is validated first.
+    ``-2``, ``-3``... suffix instead of being overwritten (``mkdir`` is atomic, so two runs started at once
+    into the same ``out_dir`` get two folders and both keep whole records). Every appended record is
+    validated first. ``planned_cases`` goes to run.json with ``finished: false``; :meth:`finish` sets it to
+    true, so a killed run is told apart from a complete one.
+
+    Each record is appended to records.jsonl (flush + fsync), then records.csv is rewritten atomically; when
+    either write fails (a full disk), records.jsonl is cut back to its previous length, so both files keep
+    the same records, and :class:`ResultsError` says which file failed.
     """
 
-    def __init__(self, out_dir: str | os.PathLike, machine: Mapping[str, Any]):
-        root = Path(out_dir)
-        root.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self, out_dir: str | os.PathLike, machine: Mapping[str, Any], *, planned_cases: int | None = None
+    ):
+        root = check_writable(out_dir)
         base = run_dir_name(machine)
         for n in range(1, 10_000):
             name = base if n == 1 else f"{base}-{n}"
@@ -106,35 +146,63 @@ class RunWriter:
                 (root / name).mkdir()
             except FileExistsError:
                 continue
+            except OSError as exc:
+                raise _write_error(root / name, exc, "create the run folder") from None
             break
         else:  # pragma: no cover - ten thousand runs of one day on one host
             raise ResultsError(f"{root}: too many runs named {base}-*")
         self.path = root / name
         self.run_id = name
-        self.machine = {**_clean(machine), "run_id": name}
+        extra = {"planned_cases": planned_cases, "finished": False} if planned_cases is not None else {}
+        self.machine = {**_clean(machine), **extra, "run_id": name}
         validate_machine(self.machine, str(self.path / "run.json"))
         self.records: list[dict] = []
+        self.jsonl = self.path / "records.jsonl"
+        try:
+            self._write_machine()
+            self.jsonl.touch()
+            atomic_write(self.path / "records.csv", records_csv([]))
+        except OSError as exc:
+            raise _write_error(self.path, exc, "write the run folder") from None
+
+    def _write_machine(self) -> None:
         atomic_write(
             self.path / "run.json", json.dumps(self.machine, indent=2, allow_nan=False, default=str) + "\n"
         )
-        self.jsonl = self.path / "records.jsonl"
-        self.jsonl.touch()
-        atomic_write(self.path / "records.csv", records_csv([]))
 
     def append(self, record: Mapping[str, Any]) -> dict:
         """Validate ``record``, append it to records.jsonl (flush + fsync) and regenerate records.csv."""
         rec = _clean(record)
         if rec.get("run_id") != self.run_id:
             raise ValueError(f"record run_id {rec.get('run_id')!r} is not this run's {self.run_id!r}")
-        validate_record(rec, f"record {len(self.records) + 1} for {self.jsonl}")
+        n = len(self.records) + 1
+        validate_record(rec, f"record {n} for {self.jsonl}")
         line = _dumps(rec) + "\n"
-        with open(self.jsonl, "a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+        size = self.jsonl.stat().st_size
+        target = self.jsonl
+        try:
+            with open(self.jsonl, "a", encoding="utf-8") as fh:
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+            target = self.path / "records.csv"
+            atomic_write(target, records_csv([*self.records, rec]))
+        except OSError as exc:
+            os.truncate(self.jsonl, size)  # frees space; records.jsonl and records.csv keep n - 1 records
+            raise ResultsError(
+                f"{target}: cannot write record {n}: {exc.strerror or first_line(exc)}; "
+                f"the run keeps its first {n - 1} records in {self.path}"
+            ) from None
         self.records.append(rec)
-        atomic_write(self.path / "records.csv", records_csv(self.records))
         return rec
+
+    def finish(self) -> None:
+        """Mark the run complete in run.json (``finished: true``)."""
+        self.machine["finished"] = True
+        try:
+            self._write_machine()
+        except OSError as exc:
+            raise _write_error(self.path / "run.json", exc, "mark the run finished") from None
 
 
 @dataclass
@@ -152,55 +220,144 @@ class Run:
         return pd.DataFrame(self.records, columns=list(RECORD_FIELDS))
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot read: {exc.strerror or first_line(exc)}") from None
+
+
+def _parse_json(text: str) -> Any:
+    """``json.loads``; a too-deep nesting (RecursionError) or a too-long integer is a ValueError too."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def load_run(path: str | os.PathLike, *, allow_truncated_tail: bool = False) -> Run:
     """Load and validate one run folder.
 
     A last line without its newline that is not valid JSON is a record cut short by a killed run: by
     default that raises ``ResultsError`` naming the file and line; with ``allow_truncated_tail=True`` it
-    warns (``UserWarning``) and the finished records are kept. Any other bad line is always an error.
+    warns (``UserWarning``) and the finished records are kept. Any other bad line is always an error, as is
+    an unreadable file (the message names the file, the line and the field).
     """
     folder = Path(path)
     run_json = folder / "run.json"
     if not run_json.is_file():
         raise ResultsError(f"{folder}: not a run folder (no run.json)")
     try:
-        machine = json.loads(run_json.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{run_json}: not valid JSON ({exc})") from None
+        machine = _parse_json(_read_text(run_json))
+    except ValueError as exc:
+        raise ResultsError(f"{run_json}: not valid JSON ({first_line(exc)})") from None
     validate_machine(machine, str(run_json))
-    records: list[dict] = []
     jsonl = folder / "records.jsonl"
-    if jsonl.exists():
-        text = jsonl.read_text(encoding="utf-8", errors="replace")
-        lines = text.split("\n")
-        complete = text.endswith("\n") or text == ""
-        for i, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            is_tail = i == len(lines) and not complete
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                if is_tail:
-                    msg = (
-                        f"{jsonl}:{i}: truncated last line ({len(line)} characters, no newline): "
-                        "the run was killed while writing it"
-                    )
-                    if not allow_truncated_tail:
-                        raise ResultsError(
-                            msg + "; load with allow_truncated_tail=True to keep the rest"
-                        ) from None
-                    warnings.warn(msg + "; ignoring it, keeping the finished records", stacklevel=2)
-                    continue
-                raise ResultsError(f"{jsonl}:{i}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            validate_record(obj, f"{jsonl}:{i}")
-            if obj["run_id"] != machine["run_id"]:
-                raise ResultsError(
-                    f"{jsonl}:{i}: field 'run_id': {obj['run_id']!r} "
-                    f"differs from run.json's {machine['run_id']!r}"
-                )
-            records.append(obj)
+    records = _read_records(jsonl, machine["run_id"], allow_truncated_tail) if jsonl.exists() else []
     return Run(path=folder, machine=machine, records=records)
+
+
+def _read_records(jsonl: Path, run_id: str, allow_truncated_tail: bool) -> list[dict]:
+    text = _read_text(jsonl)
+    lines = text.split("\n")
+    complete = text.endswith("\n") or text == ""
+    records: list[dict] = []
+    for i, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = _parse_json(line)
+        except ValueError as exc:
+            if i == len(lines) and not complete:
+                msg = (
+                    f"{jsonl}:{i}: truncated last line ({len(line)} characters, no newline): "
+                    "the run was killed while writing it"
+                )
+                if not allow_truncated_tail:
+                    raise ResultsError(
+                        msg + "; load with allow_truncated_tail=True to keep the rest"
+                    ) from None
+                warnings.warn(msg + "; skipped it, keeping the finished records", stacklevel=3)
+                continue
+            raise ResultsError(f"{jsonl}:{i}: not valid JSON ({_json_reason(exc)})") from None
+        validate_record(obj, f"{jsonl}:{i}")
+        if obj["run_id"] != run_id:
+            raise ResultsError(
+                f"{jsonl}:{i}: field 'run_id': {obj['run_id']!r} differs from run.json's {run_id!r}"
+            )
+        records.append(obj)
+    return records
+
+
+def _json_reason(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    return first_line(exc)
+
+
+def read_records_csv(path: str | os.PathLike) -> list[dict]:
+    """The records of a ``records.csv`` as record dicts (typed back by the schema), each validated.
+
+    The inverse of :func:`records_csv` (``records_csv(read_records_csv(p))`` is the file's text). The
+    header must be a readable schema's column list; every failure is a :class:`ResultsError` naming the file,
+    the row and the column.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ResultsError(f"{path}: not valid CSV ({first_line(exc)})") from None
+    if not rows:
+        raise ResultsError(f"{path}: empty (no header row)")
+    header = tuple(rows[0])
+    readable = {tuple(fields_of_version(v)): v for v in READABLE_VERSIONS}
+    if header not in readable:
+        raise ResultsError(f"{path}: header is not the column list of schema version {SCHEMA_VERSION}")
+    records = []
+    for i, row in enumerate(rows[1:], start=2):
+        where = f"{path}:{i}"
+        if len(row) != len(header):
+            raise ResultsError(f"{where}: {len(row)} cells, the header has {len(header)}")
+        rec = {name: _csv_value(name, cell, where) for name, cell in zip(header, row)}
+        records.append(validate_record(_of_its_version(rec), where))
+    return records
+
+
+def _of_its_version(rec: dict) -> dict:
+    """A CSV row holds every column of the newest schema; an older record's newer columns are empty: drop them."""
+    version = rec.get("schema_version")
+    if version in READABLE_VERSIONS and not isinstance(version, bool):
+        known = fields_of_version(version)
+        return {k: v for k, v in rec.items() if k in known or v is not None}
+    return rec
+
+
+def _csv_value(name: str, cell: str, where: str) -> Any:
+    """One CSV cell back to its typed value (see :func:`csv_row`)."""
+    base = RECORD_FIELDS[name].rstrip("?")
+    if name in NESTED or base == "bool":
+        try:
+            return _parse_json(cell) if cell else None
+        except ValueError:
+            raise ResultsError(f"{where}: column {name!r}: not JSON: {cell!r:.40}") from None
+    if base == "str":
+        return None if cell == "" and RECORD_FIELDS[name].endswith("?") else cell
+    if cell == "":
+        return None
+    try:
+        return int(cell) if base == "int" else _csv_number(cell)
+    except ValueError:
+        raise ResultsError(
+            f"{where}: column {name!r}: expected {describe_type(base)}, got {cell!r:.40}"
+        ) from None
+
+
+def _csv_number(cell: str) -> int | float:
+    try:
+        return int(cell)
+    except ValueError:
+        return float(cell)
 
 
 DEFAULT_ROOT = Path("results") / "runs"

@@ -27,7 +27,6 @@ fp64; :attr:`PublishedEntry.registered` is then False and the entry's GB/s is wh
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -38,6 +37,7 @@ from gpucompare.dtypes import DTYPES
 from gpucompare.errors import SpecError, UnknownChipError
 from gpucompare.files import read_toml
 from gpucompare.specs.db import ChipDB, load_chips
+from gpucompare.values import is_number
 
 DEFAULT_PATH = Path(__file__).with_name("published.toml")
 SCHEMA_VERSION = 1
@@ -177,7 +177,7 @@ class _EntryReader:
 
     def value(self) -> float:
         v = self.raw["value"]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+        if not is_number(v) or v <= 0:
             raise self.fail("value", f"must be a positive number, got {v!r}")
         return float(v)
 
@@ -252,7 +252,8 @@ def _read_sources(data: Mapping[str, Any], where: str) -> dict[str, dict[str, st
 
 def parse_published(data: Mapping[str, Any], where: str, db: ChipDB) -> list[PublishedEntry]:
     """Validate parsed ledger data into entries (file order); :class:`LedgerError` on the first problem."""
-    version = data.get("meta", {}).get("schema_version")
+    meta = data.get("meta")
+    version = meta.get("schema_version") if isinstance(meta, Mapping) else None
     if version != SCHEMA_VERSION:
         raise LedgerError(f"{where}, field 'meta.schema_version': expected {SCHEMA_VERSION}, got {version!r}")
     sources = _read_sources(data, where)

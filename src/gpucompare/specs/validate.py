@@ -13,7 +13,6 @@ TPP). ``market`` is ``"datacenter"``, ``"non-datacenter"`` or ``"unknown"`` (Not
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -21,6 +20,7 @@ from typing import Any
 
 from gpucompare.errors import SpecError
 from gpucompare.specs.chip import CONFIDENCES, DTYPES, LINK_KINDS, MARKETS, Chip, FieldSource
+from gpucompare.values import is_number
 
 SCHEMA_VERSION = 1
 
@@ -219,11 +219,11 @@ class Validator:
     ) -> tuple[Any, FieldSource]:
         """Parse a figure: number (when ``numeric``), sentinel string, or {value, source, confidence, note}."""
         value, src_id, conf, note = self.override(raw, cid, fld, default_src)
-        if src_id not in sources:
+        if not isinstance(src_id, str) or src_id not in sources:
             raise self.fail(f"unknown source {src_id!r} (not in [sources])", cid, fld)
         if conf is None:
             conf = sources[src_id]["confidence"]
-        elif conf not in CONFIDENCES:
+        elif not isinstance(conf, str) or conf not in CONFIDENCES:
             raise self.fail(f"confidence {conf!r} is not one of {', '.join(CONFIDENCES)}", cid, fld)
         s = sources[src_id]
         fs = FieldSource(src_id, s["title"], s["url"], s["publisher"], conf, note)
@@ -261,7 +261,7 @@ class Validator:
             raise self.fail(f"expected a number ({unit}), got {value!r}", cid, fld)
         if key in INT_FIELDS and not isinstance(value, int):
             raise self.fail(f"expected an integer, got {value!r}", cid, fld)
-        if not math.isfinite(value) or value <= 0:
+        if not is_number(value) or value <= 0:
             raise self.fail(f"must be a positive number ({unit}), got {value!r}", cid, fld)
         if not lo <= value <= hi:
             raise self.fail(f"{value!r} {unit} is outside the plausible range {lo:g}-{hi:g} {unit}", cid, fld)

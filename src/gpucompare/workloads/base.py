@@ -13,10 +13,10 @@ from typing import Any, Literal
 import torch
 
 from gpucompare import dtypes
+from gpucompare.hw import TIERS
 from gpucompare.workloads.availability import Extra, dtype_supported, kernel_available
 
 INTENTS = ("compute", "memory", "communication")
-TIERS = ("cpu", "gpu")
 
 Params = Mapping[str, "int | bool | str"]
 #: ``build(inputs, dtype) -> fn``: all setup, then a zero-argument closure whose call is what gets timed.
