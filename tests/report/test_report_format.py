@@ -125,3 +125,23 @@ def test_two_sections_cannot_publish_the_same_csv():
     data = report.ReportData("", {}, "", sections)
     with pytest.raises(ValueError, match=r"tables/b\.csv"):
         _ = data.tables
+
+
+def test_markdown_cells_show_record_strings_never_render_them():
+    """A device name or failure reason with HTML in it is shown as text in results/README.md."""
+    import pandas as pd
+
+    from gpucompare.report.format import md_table
+
+    text = md_table(pd.DataFrame({"device_name": ["<script>alert(1)</script> & co | x"]}))
+    assert "<script>" not in text and "&lt;script&gt;" in text and "&amp; co \\| x" in text
+
+
+def test_the_machines_table_says_whether_a_run_finished():
+    from gpucompare.report.sections.runs import _machine_row
+
+    base = {"run_id": "r", "mode": "gpu"}
+    assert _machine_row({**base, "planned_cases": 3, "finished": True}, [])["finished"] == "yes"
+    row = _machine_row({**base, "planned_cases": 3, "finished": False}, [])
+    assert row["finished"] == "no (interrupted)" and row["planned_cases"] == 3
+    assert _machine_row(base, [])["finished"] == "unknown"  # a run stored before run.json said so

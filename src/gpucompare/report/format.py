@@ -111,6 +111,12 @@ def _numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
+def _md_text(text: str) -> str:
+    """A cell's text for a Markdown table: ``|`` escaped, one line, and no raw HTML (a record string such as a
+    device name or a failure reason is shown, never rendered: ``<``, ``>`` and ``&`` become entities)."""
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
+
+
 def md_table(df: pd.DataFrame) -> str:
     """A DataFrame as a GitHub Markdown table (fixed formatting; ``|`` escaped; long cells cut)."""
     if df.empty:
@@ -118,10 +124,9 @@ def md_table(df: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(header(str(c)) for c in df.columns) + " |"]
     lines.append("| " + " | ".join("---:" if _numeric(df[c]) else "---" for c in df.columns) + " |")
     for row in df.itertuples(index=False):
-        texts = (cell(v).replace("|", "\\|").replace("\n", " ") for v in row)
-        lines.append(
-            "| " + " | ".join(t if len(t) <= LONG_CELL else t[: LONG_CELL - 1] + "…" for t in texts) + " |"
-        )
+        texts = (cell(v) for v in row)
+        cut = (t if len(t) <= LONG_CELL else t[: LONG_CELL - 1] + "…" for t in texts)
+        lines.append("| " + " | ".join(_md_text(t) for t in cut) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -80,12 +80,21 @@ NOISE_COLUMNS = [
 PROVENANCE_COLUMNS = ["kind", "subject", "figure", "value", "run_id", "source_id", "confidence"]
 
 
+def _finished(machine: Mapping[str, Any]) -> str:
+    """"yes", "no (interrupted)", or "unknown" for a run stored before run.json said so."""
+    if "finished" not in machine:
+        return "unknown"
+    return "yes" if machine["finished"] is True else "no (interrupted)"
+
+
 def _machine_row(machine: Mapping[str, Any], records: list[dict]) -> dict:
     versions = machine.get("versions") or {}
     return {
         **{c: machine.get(c) for c in MACHINE_COLUMNS[:4]},
         "pipeline_check": is_pipeline_check(machine),
         **{f"records_{s}": sum(x.get("status") == s for x in records) for s in RECORD_COUNTS},
+        "planned_cases": machine.get("planned_cases"),
+        "finished": _finished(machine),
         **{v: versions.get(v) for v in VERSION_COLUMNS},
         "git_commit": machine.get("git_commit"),
         "timestamp": machine.get("timestamp"),
@@ -94,7 +103,8 @@ def _machine_row(machine: Mapping[str, Any], records: list[dict]) -> dict:
 
 def machines(inp: ReportInputs) -> Section:
     """One row per run; every record of every run in ``tables/measured.csv``."""
-    cols = [*MACHINE_COLUMNS, *(f"records_{s}" for s in RECORD_COUNTS), *VERSION_COLUMNS]
+    cols = [*MACHINE_COLUMNS, *(f"records_{s}" for s in RECORD_COUNTS), "planned_cases", "finished"]
+    cols += VERSION_COLUMNS
     cols += ["git_commit", "timestamp"]
     rows = [_machine_row(r.machine, r.records) for r in inp.runs]
     table = pd.DataFrame(rows, columns=cols).sort_values("run_id", kind="stable").reset_index(drop=True)
@@ -105,7 +115,8 @@ def machines(inp: ReportInputs) -> Section:
     return Section(
         "machines",
         "Machines measured",
-        "One row per run folder under `results/runs/`.",
+        "One row per run folder under `results/runs/`; `finished` says whether the run wrote its last planned "
+        "case (an interrupted run keeps its whole records, and says so here).",
         table,
         more_csvs={"measured": measured.reset_index(drop=True)},
         empty_hint="a run folder under `results/runs/` (`gpucompare run`).",
