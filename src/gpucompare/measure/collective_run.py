@@ -116,12 +116,9 @@ def _prepare(w: Any, shape: Any, dtype: str, impl: Any, dev: torch.device) -> tu
     return ref, impl.build(inputs, dtype)
 
 
-def measure_collective_one(ctx: Context, index: int, w: Any, shape: Any, dtype: str, impl: Any) -> dict:
-    """One case on every rank; the record (the same status on every rank; rank 0's is the one written)."""
-    from gpucompare.workloads.collective import bandwidths, bus_factor, message_bytes
-
-    n, dev = ctx.launch.world_size, ctx.dev
-    rec = base_record(
+def _base_record(ctx: Context, w: Any, shape: Any, dtype: str, impl: Any) -> dict:
+    """The case's record before it is measured, with this rank's machine and peaks."""
+    return base_record(
         w,
         shape,
         dtype,
@@ -132,6 +129,14 @@ def measure_collective_one(ctx: Context, index: int, w: Any, shape: Any, dtype: 
         command=ctx.command,
         run_id=ctx.run_id,
     )
+
+
+def measure_collective_one(ctx: Context, index: int, w: Any, shape: Any, dtype: str, impl: Any) -> dict:
+    """One case on every rank; the record (the same status on every rank; rank 0's is the one written)."""
+    from gpucompare.workloads.collective import bandwidths, bus_factor, message_bytes
+
+    n, dev = ctx.launch.world_size, ctx.dev
+    rec = _base_record(ctx, w, shape, dtype, impl)
     size = message_bytes(w.name, int(shape["bytes"]), dtype, n)
     backend = str(dist.get_backend())
     rec.update(method=ctx.timing.describe(dev), flops=0, bytes=size)
@@ -298,17 +303,7 @@ def _stop(ctx: Context, index: int, label: str, w, shape, dtype, impl, exc: Gpuc
         reason = _failure_reason(ctx, index, exc)
     else:
         reason = f"rank {ctx.launch.rank}: {exc}"
-    rec = base_record(
-        w,
-        shape,
-        dtype,
-        impl,
-        device=ctx.dev,
-        machine=ctx.machine,
-        peaks=ctx.peaks,
-        command=ctx.command,
-        run_id=ctx.run_id,
-    )
+    rec = _base_record(ctx, w, shape, dtype, impl)
     _write(ctx, {**rec, "status": "failed", "reason": reason})
     where = f" (records so far in {ctx.writer.path})" if ctx.writer else ""
     raise dd.DistributedError(f"{label}: {reason}; the run stops here{where}") from None

@@ -18,6 +18,7 @@ import torch
 
 from gpucompare import hw
 from gpucompare.errors import first_line
+from gpucompare.results.record import TELEMETRY_FIELDS
 
 #: Slowdown reasons that mean the measurement ran below its clock target. GPU idle, application-clock
 #: settings, sync boost and display-clock settings are not throttling.
@@ -38,18 +39,6 @@ _REASON_BITS: tuple[tuple[str, str, int], ...] = (
     ("display_clock_setting", "DisplayClockSetting", 0x100),
 )
 
-TELEMETRY_FIELDS = (
-    "sm_clock_mhz",
-    "sm_clock_max_mhz",
-    "mem_clock_mhz",
-    "mem_clock_max_mhz",
-    "power_w",
-    "power_limit_w",
-    "temperature_c",
-    "clock_event_reasons",
-    "power_violation_ns",
-    "thermal_violation_ns",
-)
 
 #: Cumulative NVML violation counters (``nvmlDeviceGetViolationStatus``: nanoseconds, since the driver
 #: loaded, that the clocks were held below their target by the power / thermal policy), by telemetry field.

@@ -169,7 +169,9 @@ def analyse_record(record: Mapping, chips: ChipDB | None = None) -> Measured:
     if record["status"] != "ok":
         raise ValueError(f"{name}: status is {record['status']!r}, only ok records are modelled")
     if record.get("intent") == "communication":
-        raise ValueError(f"{name}: a collective: modelled by gpucompare.model.comm (link), not by the roofline")
+        raise ValueError(
+            f"{name}: a collective: modelled by gpucompare.model.comm (link), not by the roofline"
+        )
     vals = _numbers(record, name)
     F, B, t = vals["flops"], vals["bytes"], vals["median_s"]
     P, BW = vals["local_peak_tflops"] * TERA, vals["local_peak_bw_tbps"] * TERA

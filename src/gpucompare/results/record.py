@@ -139,8 +139,8 @@ RANGES: dict[str, tuple[float, float]] = {
 }
 # Shape parameters: integers in this range, booleans or short strings.
 SHAPE_INT_MAX = 2**40
-# Numeric fields of a telemetry sample (gpucompare.measure.telemetry.TELEMETRY_FIELDS), null or in range.
-TELEMETRY_NUMBERS = (
+#: The fields of one telemetry sample (``telemetry.before`` / ``after``: NVML, see gpucompare.measure.telemetry).
+TELEMETRY_FIELDS = (
     "sm_clock_mhz",
     "sm_clock_max_mhz",
     "mem_clock_mhz",
@@ -148,9 +148,12 @@ TELEMETRY_NUMBERS = (
     "power_w",
     "power_limit_w",
     "temperature_c",
+    "clock_event_reasons",
     "power_violation_ns",
     "thermal_violation_ns",
 )
+# Numeric fields of a telemetry sample, null or in range.
+TELEMETRY_NUMBERS = tuple(f for f in TELEMETRY_FIELDS if f != "clock_event_reasons")
 TELEMETRY_MAX = 1e21
 
 

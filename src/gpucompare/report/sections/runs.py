@@ -81,7 +81,7 @@ PROVENANCE_COLUMNS = ["kind", "subject", "figure", "value", "run_id", "source_id
 
 
 def _finished(machine: Mapping[str, Any]) -> str:
-    """"yes", "no (interrupted)", or "unknown" for a run stored before run.json said so."""
+    """ "yes", "no (interrupted)", or "unknown" for a run stored before run.json said so."""
     if "finished" not in machine:
         return "unknown"
     return "yes" if machine["finished"] is True else "no (interrupted)"
