@@ -49,13 +49,14 @@ def test_complete_run_records_planned_cases_and_finished(tmp_path, fast, capsys)
 
 
 def test_a_failed_case_makes_the_exit_status_1(tmp_path, fast, monkeypatch, capsys):
-    real = runner.measure_one
+    real = runner.measure_case  # the runner measures the implementations of a case together
 
-    def wrong_torch(w, shape, dtype, impl, **kw):
-        rec = real(w, shape, dtype, impl, **kw)
-        return {**rec, "status": "failed", "reason": "wrong output: test"} if impl.name == "torch" else rec
+    def wrong_torch(*args, **kw):
+        recs = real(*args, **kw)
+        bad = {"status": "failed", "reason": "wrong output: test"}
+        return [{**r, **bad} if r["impl"] == "torch" else r for r in recs]
 
-    monkeypatch.setattr(runner, "measure_one", wrong_torch)
+    monkeypatch.setattr(runner, "measure_case", wrong_torch)
     assert cli.main([*RUN, "--out", str(tmp_path)]) == 1
     (folder,) = tmp_path.iterdir()
     records = load_run(folder).records

@@ -190,8 +190,8 @@ def run_suite(
             except DeviceLostError as exc:
                 lost, records = exc, exc.records
             for rec in records:
-                writer.append(rec)
                 bar.start(case_id(w, shape, dt, next(c[3] for c in group if c[3].name == rec["impl"])))
+                writer.append(rec)  # a full disk stops here: the case's progress line ends "interrupted"
                 bar.finish(rec["status"], _progress_detail(rec))
             if lost:
                 break
