@@ -138,6 +138,17 @@ def test_non_utf8_file_is_a_spec_error_naming_the_file(tmp_path):
         load_chips(path)
 
 
+def _assert_first_chip_edit_refused(tmp_path, old: str, new: str, field: str, words: str) -> None:
+    """Edit the first chip of the valid file (``old`` -> ``new``): the loader names chip, field and problem."""
+    text = _valid()
+    head, _, tail = text.partition("[[chips]]")
+    path = _write(tmp_path, head + "[[chips]]" + tail.replace(old, new, 1))
+    with pytest.raises(SpecError) as exc:
+        load_chips(path)
+    msg = str(exc.value)
+    assert "chip 'x1'" in msg and f"field {field!r}" in msg and words in msg
+
+
 @pytest.mark.parametrize(
     ("old", "new", "field", "words"),
     [
@@ -149,13 +160,7 @@ def test_non_utf8_file_is_a_spec_error_naming_the_file(tmp_path):
     ],
 )
 def test_market_and_at_most_are_validated(tmp_path, old, new, field, words):
-    text = _valid()
-    head, _, tail = text.partition("[[chips]]")
-    path = _write(tmp_path, head + "[[chips]]" + tail.replace(old, new, 1))
-    with pytest.raises(SpecError) as exc:
-        load_chips(path)
-    msg = str(exc.value)
-    assert "chip 'x1'" in msg and f"field {field!r}" in msg and words in msg
+    _assert_first_chip_edit_refused(tmp_path, old, new, field, words)
 
 
 def test_market_and_at_most_load(tmp_path):
@@ -184,13 +189,7 @@ def test_market_and_at_most_load(tmp_path):
     ],
 )
 def test_link_kind_and_pcie_generation_are_validated(tmp_path, old, new, field, words):
-    text = _valid()
-    head, _, tail = text.partition("[[chips]]")
-    path = _write(tmp_path, head + "[[chips]]" + tail.replace(old, new, 1))
-    with pytest.raises(SpecError) as exc:
-        load_chips(path)
-    msg = str(exc.value)
-    assert "chip 'x1'" in msg and f"field {field!r}" in msg and words in msg
+    _assert_first_chip_edit_refused(tmp_path, old, new, field, words)
 
 
 def test_interconnect_is_stated_per_direction_and_aggregate():
