@@ -108,8 +108,9 @@ def test_html_renders_prose_and_inlines_figures():
     assert '<div class="note"><p><strong>bold</strong> note</p></div>' in page
     # Markdown rendered: code spans, not raw backticks; raw HTML from a string is escaped
     assert "<p>Intro <code>t* = F/P</code> &lt;one&gt;.</p>" in page and "`" not in page.split("</style>")[1]
-    assert page.index("<svg>O</svg>") < page.index('id="status"') < page.index('id="contents"')
-    assert '<section class="answer" id="top">' in page and "<figcaption>Roofs.</figcaption>" in page
+    # the contents: a bar under the title (it stays at the top of the window), before the answer and status
+    assert page.index('id="contents"') < page.index("<svg>O</svg>") < page.index('id="status"')
+    assert '<div class="top" id="top">' in page and "<figcaption>Roofs.</figcaption>" in page
     assert "MD only." not in page and page.count("<table>") == 1  # the long table is named, not printed
     assert "position:sticky" in page and '<h2 id="third">' not in page and "(no rows)" not in page
     assert page.endswith("</body></html>\n")

@@ -17,6 +17,14 @@ def pair_list(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def one_pair(text: str) -> tuple[str, str]:
+    """``"H200,H20"`` -> ("H200", "H20") (argparse type: one line on error; ``A:B`` is accepted too)."""
+    a, sep, b = text.replace(":", ",", 1).partition(",")
+    if not sep or not a.strip() or not b.strip() or "," in b:
+        raise argparse.ArgumentTypeError(f"{text.strip()!r} is not CHIP_A,CHIP_B (e.g. H200,H20)")
+    return a.strip(), b.strip()
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "report", help="regenerate the published report", description=__doc__.splitlines()[0]
@@ -43,6 +51,13 @@ def register(subparsers) -> None:
         help="chip pairs the answer compares, first one as the headline "
         "(default: H200:H20,H20:H100,B200:H200,H200:Ascend 910C,A100:H200,H100:H200)",
     )
+    p.add_argument(
+        "--pair",
+        type=one_pair,
+        default=None,
+        metavar="A,B",
+        help="the pair of the verdict card at the top (default: H200,H20); the other pairs follow",
+    )
     p.set_defaults(func=main)
 
 
@@ -68,11 +83,13 @@ def main(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     kwargs = {}
-    if args.pairs is not None:
+    if args.pairs is not None or args.pair is not None:
         from gpucompare.specs import load_chips
 
         db = load_chips()
-        kwargs["pairs"] = [(db.get(a).id, db.get(b).id) for a, b in args.pairs]  # unknown chip: one line
+        names = ([args.pair] if args.pair else []) + list(args.pairs or report.DEFAULT_PAIRS)
+        ids = [(db.get(a).id, db.get(b).id) for a, b in names]  # unknown chip: one line
+        kwargs["pairs"] = list(dict.fromkeys(ids))  # the card's pair first, once
     written = report.generate(
         Path(args.out), runs, include_cpu=args.include_cpu, plots=not args.no_plots, **kwargs
     )

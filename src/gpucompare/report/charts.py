@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gpucompare.fmt import times
 from gpucompare.report.headline import CLASSES, PairFigure
 from gpucompare.report.plots import LINESTYLES, PALETTE, log_axes, pyplot
 from gpucompare.specs import Chip
@@ -27,11 +28,6 @@ PUBLISHED_COLOUR = PALETTE[3]
 def label(chip: Chip) -> str:
     """A chip's short name as people say it ("H200", "Ascend 910C"): its first alias, else its id."""
     return chip.aliases[0] if chip.aliases else chip.id
-
-
-def times(r: float) -> str:
-    """A speed-up with 3 significant digits, trailing zeros kept: 6.69×, 1.20×, 0.150×."""
-    return f"{r:#.3g}×"
 
 
 @dataclass(frozen=True)

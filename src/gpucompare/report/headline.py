@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpucompare import model
-from gpucompare.report.format import number
+from gpucompare.fmt import number
 from gpucompare.specs import Chip, spec_ratios
 from gpucompare.specs.published import PublishedEntry
 
@@ -111,6 +111,9 @@ class PairFigure:
     unit: str = ""
     url: str = ""
     tag: str = ""  # a few words for a chart label (published: group and dtype)
+    error: float | None = None  # projected: the expected relative error per chip (None: not validated)
+    indicative: bool = False  # projected on weak evidence (:func:`indicative`): never a firm number
+    inverts_spec: bool = False  # projected: A and B in the other order than their spec ratio puts them
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +140,15 @@ def article_shape(wc: WorkloadClass) -> tuple[dict[str, Any], float, float] | No
     shape = next(s for s in get_workload(wc.workload).tiers["gpu"] if s.label == wc.shape_label)
     flops, nbytes = model.default_counts(wc.workload, shape.params, wc.dtype, shape.label)
     return dict(shape.params), flops, nbytes
+
+
+def indicative(p: model.Prediction) -> bool:
+    """Whether a prediction rests on weak evidence: the model's own ``indicative`` flag where it has one,
+    else no validated error or one above 25 % (the one place the report decides it)."""
+    flag = getattr(p, "indicative", None)
+    if flag is not None:
+        return bool(flag)
+    return p.expected_rel_error is None or p.expected_rel_error > 0.25
 
 
 def _fig(
@@ -183,6 +195,7 @@ def _roofline(a: Chip, b: Chip, wc: WorkloadClass) -> PairFigure | None:
         r,
         detail,
         source="model: roofline at spec peaks",
+        indicative=True,
         a_value=ta * 1e3,
         b_value=tb * 1e3,
         unit="ms",
@@ -214,6 +227,8 @@ def _calibrated(a: Chip, b: Chip, wc: WorkloadClass, gpu: model.Analysis | None)
         model.ratio(pa.time_s, pb.time_s),
         f"calibrated model, {wc.shape_text}, {wc.dtype}: {each}{err}",
         source="model: calibrated projection",
+        error=max(errs) if len(errs) == 2 else None,
+        indicative=indicative(pa) or indicative(pb),
         a_value=pa.time_s * 1e3,
         b_value=pb.time_s * 1e3,
         unit="ms",
@@ -232,7 +247,9 @@ def _measured_projection(a: Chip, b: Chip, wc: WorkloadClass, analysis: model.An
     rows.sort(key=lambda r: (f"/{wc.shape_label}/" not in r["basis"], r["basis"]))
     r = rows[0]
     detail = f"{r['basis'].removeprefix('workload:')} at run {r['source_run_id']}'s efficiencies"
-    return _fig(a, b, wc, "projected", r["ratio"], detail, source=f"model: run {r['source_run_id']}")
+    return _fig(
+        a, b, wc, "projected", r["ratio"], detail, source=f"model: run {r['source_run_id']}", indicative=True
+    )
 
 
 def _measured_here(a: Chip, b: Chip, wc: WorkloadClass, analysis: model.Analysis) -> PairFigure | None:
@@ -318,6 +335,18 @@ def _published(a: Chip, b: Chip, wc: WorkloadClass, entries: Sequence[PublishedE
     return out
 
 
+def _flag_inversion(proj: PairFigure, spec: PairFigure) -> PairFigure:
+    """A projection that puts the chips in the other order than their spec ratio, flagged by more than 5 % either
+    side of 1 (the model's own ``inverts_spec`` would replace this once it has one)."""
+    from dataclasses import replace
+
+    if proj.ratio is None or spec.ratio is None:
+        return proj
+    if not (proj.ratio < 0.95 < 1.05 < spec.ratio or spec.ratio < 0.95 < 1.05 < proj.ratio):
+        return proj
+    return replace(proj, inverts_spec=True)
+
+
 def pair_figures(
     a: Chip,
     b: Chip,
@@ -331,12 +360,13 @@ def pair_figures(
     gpu = model.Analysis([m for m in analysis.measured if not m.pipeline_check]) if analysis else None
     out: list[PairFigure] = []
     for wc in CLASSES:
-        out.append(_spec(a, b, wc))
+        spec = _spec(a, b, wc)
+        out.append(spec)
         proj = _calibrated(a, b, wc, gpu)
         proj = proj or (_measured_projection(a, b, wc, gpu) if gpu and gpu.measured else None)
         proj = proj or _roofline(a, b, wc)
         if proj is not None:
-            out.append(proj)
+            out.append(_flag_inversion(proj, spec))
         out += _published(a, b, wc, published)
         here = _measured_here(a, b, wc, gpu) if gpu else None
         if here is not None:

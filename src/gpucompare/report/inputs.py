@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import pandas as pd
 
@@ -31,9 +32,17 @@ CPU_INCLUDED = (
     "pipeline and say nothing about how any GPU performs.**"
 )
 NO_RUN = (
-    "No measurement exists yet: no run was found, so this report publishes the spec-level tables only "
-    "(export-control tiers, spec ratios, claim verdicts on specs). Run `gpucompare run` on a GPU and "
-    "regenerate with `gpucompare report`."
+    "No run of this suite was found: nothing on this page is measured here. Its numbers are specs "
+    "(`specs/chips.toml`), published measurements (the ledger, `src/gpucompare/specs/published.toml`) and "
+    "projections of the model calibrated on that ledger, each marked with its basis. Run `gpucompare run` "
+    "on a GPU and regenerate with `gpucompare report` to add measured figures."
+)
+#: The status block's validation sentence while no two chips were measured here (the ledger check is the
+#: section "Validation, chip by chip").
+LEDGER_VALIDATION = (
+    "no two chips were measured by this suite yet, so no projection is checked against a run made here; "
+    "the calibrated projection is checked against the published ledger, leaving each chip out in turn "
+    "(section _Validation, chip by chip_; `gpucompare validate`)"
 )
 NO_GPU_RUN = (
     "No GPU measurement exists yet: the runs found are cpu-fallback pipeline checks only, so no chip "
@@ -66,6 +75,7 @@ class ReportInputs:
     notes: dict[str, str] = field(default_factory=dict)
     published: Sequence[PublishedEntry] = ()  # the ledger of published measurements
     figures: dict[tuple[str, str], list[PairFigure]] = field(default_factory=dict)  # per pair (ids)
+    claims: list[dict] = field(default_factory=list)  # every claim checked (``ClaimResult.to_dict()``)
 
     @property
     def chips(self) -> list[Chip]:
@@ -108,6 +118,33 @@ def _pair_spec_ratios(pairs: Sequence[tuple[Chip, Chip]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SPEC_RATIO_COLUMNS)
 
 
+def checked_claims(db: ChipDB, workload_ratios: Callable | None) -> list[dict]:
+    """Every claim of the packaged claims file, checked against ``db`` (``ClaimResult.to_dict()`` dicts)."""
+    from gpucompare.claims import check_all
+
+    return [r.to_dict() for r in check_all(workload_ratios=workload_ratios, db=db)]
+
+
+def _claims(
+    analysis: model.Analysis,
+    db: ChipDB,
+    layer: model.LayerConfig,
+    counts: model.CountsFn | None,
+    claims_fn: ClaimsFn | None,
+) -> tuple[list[dict], str]:
+    """The claims checked once for the card and the claims section; GPU runs only (a CPU run never
+    feeds a verdict). A note when the claims cannot be checked."""
+    from gpucompare.model.headline import evidence_workload_ratios, with_layer_steps
+
+    gpu = model.Analysis([m for m in analysis.measured if not m.pipeline_check])
+    steps = model.workload_ratios(gpu, list(db), layer, counts) if gpu.measured else None
+    provider = with_layer_steps(evidence_workload_ratios(db, measured=gpu.measured), steps)
+    try:
+        return (claims_fn or partial(checked_claims, db))(provider), ""
+    except ImportError as exc:
+        return [], f"claims unavailable: {exc}"
+
+
 def gather(
     runs: Sequence[Run],
     db: ChipDB,
@@ -142,6 +179,9 @@ def gather(
         except ImportError as exc:  # the workloads registry is the only cost model: no guessing without it
             notes["model"] = f"layer composition unavailable: {exc}"
     validation = model.validate(analysis, index)
+    claims, claims_note = _claims(analysis, db, layer, counts, claims_fn)
+    if claims_note:
+        notes["claims"] = claims_note
     return ReportInputs(
         db=db,
         runs=runs,
@@ -154,7 +194,11 @@ def gather(
         projections=model.project_all(analysis, chips),
         steps=steps,
         validation=validation,
-        validation_summary=model.validation_status(validation),
+        validation_summary=(
+            model.validation_status(validation)
+            if any(r.error is not None for r in validation)
+            else LEDGER_VALIDATION
+        ),
         layer=layer,
         counts=counts,
         claims_fn=claims_fn,
@@ -162,4 +206,5 @@ def gather(
         notes=notes,
         published=tuple(published),
         figures={(a.id, b.id): pair_figures(a, b, analysis, published) for a, b in chip_pairs},
+        claims=claims,
     )

@@ -12,6 +12,8 @@ import pandas as pd
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from gpucompare.report.card import VerdictCard
+
 
 @dataclass(frozen=True, eq=False)
 class Plot:
@@ -50,6 +52,7 @@ class Section:
     notes: Mapping[str, str] = field(default_factory=dict)
     plots: Sequence[Plot] = ()
     empty_hint: str = ""
+    boxed: bool = True  # HTML: the table in a box of limited height (False: every row shown, no inner scroll)
 
     @property
     def shows(self) -> bool:
@@ -83,6 +86,7 @@ class Headline:
     lead: str
     pairs: Sequence[PairAnswer]
     overlay: Plot | None = None
+    card: VerdictCard | None = None
 
     @property
     def plots(self) -> list[Plot]:

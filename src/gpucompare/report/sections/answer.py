@@ -15,9 +15,10 @@ from functools import partial
 import pandas as pd
 
 from gpucompare.files import slug
+from gpucompare.fmt import number, times
 from gpucompare.report import charts
-from gpucompare.report.charts import label, times
-from gpucompare.report.format import number
+from gpucompare.report.card import verdict_card
+from gpucompare.report.charts import label
 from gpucompare.report.headline import CLASSES, PairFigure, WorkloadClass, article_shape
 from gpucompare.report.inputs import ReportInputs
 from gpucompare.report.section import Headline, PairAnswer, Plot, Section
@@ -174,11 +175,15 @@ def headline(inp: ReportInputs) -> Headline:
     lead = (
         "Speed-up of the first chip over the second, per workload class; each number says what it rests on: "
         "**measured here** (a run of this suite), **published** (a same-script pair of the ledger "
-        "`specs/published.toml`, with its source), **projected** (the calibrated model, with its expected error: `gpucompare validate`) or **spec** "
+        "`src/gpucompare/specs/published.toml`, with its source), **projected** (the calibrated model, with its expected error: `gpucompare validate`) or **spec** "
         "(`specs/chips.toml`). Every number, other dtypes and shapes included, is in the table "
         "_Every number behind the answer_ below."
     )
-    return Headline(lead, answers, _overlay(inp))
+    card = None
+    if inp.pairs:
+        a, b = inp.pairs[0]
+        card = verdict_card(label(a), label(b), a.id, b.id, inp.figures.get((a.id, b.id), []), inp.claims)
+    return Headline(lead, answers, _overlay(inp), card)
 
 
 def evidence(inp: ReportInputs) -> Section:

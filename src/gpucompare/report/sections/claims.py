@@ -3,17 +3,13 @@ projected workload ratios when GPU runs were measured."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from functools import partial
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from gpucompare import model
-from gpucompare.model.headline import evidence_workload_ratios, with_layer_steps
 from gpucompare.report.inputs import ReportInputs
 from gpucompare.report.section import Section
-from gpucompare.specs import ChipDB
 
 CLAIM_COLUMNS = [
     "claim",
@@ -28,13 +24,9 @@ CLAIM_COLUMNS = [
     "quote_en",
     "source",
 ]
-
-
-def checked_claims(db: ChipDB, workload_ratios: Callable | None) -> list[dict]:
-    """Every claim of the packaged claims file, checked against ``db`` (``ClaimResult.to_dict()`` dicts)."""
-    from gpucompare.claims import check_all
-
-    return [r.to_dict() for r in check_all(workload_ratios=workload_ratios, db=db)]
+#: Statuses of claims that are not about what the chips can do (sales, orders, policy): listed after the rest.
+CONTEXT = ("context", "policy")
+SHOWN = ["chips", "status", "verdict", "quote_en", "source", "claim"]
 
 
 def _text(value: Any, keys: Sequence[str]) -> str | None:
@@ -66,29 +58,22 @@ def _rows(claim: Mapping[str, Any]) -> list[dict]:
 
 def claims(inp: ReportInputs) -> Section:
     """The verdicts, one row per claim in the documents and one per basis in ``tables/claims.csv``."""
-    a = inp.analysis
-    steps = model.workload_ratios(a, inp.chips, inp.layer, inp.counts) if a.measured else None
-    gpu = [m for m in a.measured if not m.pipeline_check]  # CPU runs never feed a verdict
-    provider = with_layer_steps(evidence_workload_ratios(inp.db, measured=gpu), steps)
-    check = inp.claims_fn or partial(checked_claims, inp.db)
-    notes = {}
-    try:
-        results = check(provider)
-    except ImportError as exc:
-        results = []
-        notes["claims"] = f"claims unavailable: {exc}"
-    table = pd.DataFrame([row for c in results for row in _rows(c)], columns=CLAIM_COLUMNS)
-    table = table.sort_values(["claim", "basis"], kind="stable").reset_index(drop=True)
+    table = pd.DataFrame([row for c in inp.claims for row in _rows(c)], columns=CLAIM_COLUMNS)
+    context = table["status"].isin(CONTEXT)
+    order = sorted(
+        range(len(table)), key=lambda i: (bool(context[i]), table["chips"][i] == "", table["chips"][i])
+    )
+    table = table.iloc[order].reset_index(drop=True)
     return Section(
         "claims",
         "Claims and verdicts",
         "What the articles said (`seeds/claims.toml`) judged by `gpucompare.claims`: on spec bases always, on "
-        "workload bases when measured. One row per claim here (open a verdict to read it whole); every "
-        "basis with its ratio and verdict in `tables/claims.csv`.",
+        "published and projected workload bases where the model has them. Claims about the chips come first, "
+        "grouped by the chips they compare; claims of context (sales, orders, policy) after them. One row per "
+        "claim here (open a long verdict to read it whole); every basis with its ratio and verdict in "
+        "`tables/claims.csv`.",
         table,
-        shown=None
-        if table.empty
-        else table.drop_duplicates("claim")[["claim", "quote_en", "chips", "status", "verdict", "source"]],
-        notes=notes,
+        shown=None if table.empty else table.drop_duplicates("claim")[SHOWN],
+        boxed=False,
         empty_hint="a claims file with claims (`seeds/claims.toml`).",
     )
