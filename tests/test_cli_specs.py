@@ -140,7 +140,7 @@ def test_compare_reasons_and_text(capsys):
         and spec["fp8"]["reason"] == "fp8 unsupported on a100-sxm4-80gb"
     )
     rc, out, _ = _run(capsys, "compare", "h200-sxm", "h20")
-    assert rc == 0 and "6.69x" in out and "1.20x" in out
+    assert rc == 0 and "6.69×" in out and "1.20×" in out
 
 
 def test_compare_bad_arguments(capsys):

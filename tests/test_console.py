@@ -91,12 +91,33 @@ def test_terminal_colours_statuses_unless_no_color(terminal, monkeypatch):
     assert ANSI.sub("", quiet.getvalue()) == ANSI.sub("", terminal.getvalue())
 
 
-def test_terminal_never_cuts_a_fixed_column(terminal):
-    table = Table("a" * 30, Column("b" * 30, "right"))
-    table.add_row("x" * 30, "y" * 30)
+def test_terminal_table_fits_and_numbers_stay_whole(terminal):
+    table = Table("a" * 30, Column("b", "right"))
+    table.add_row("x" * 30, "1" * 30)
+    console.echo(table, file=terminal)
+    lines = ANSI.sub("", terminal.getvalue()).splitlines()
+    assert all(len(line) <= 40 for line in lines)  # the 40-column terminal: the text column folds
+    assert any("1" * 30 in line for line in lines) and "…" not in "".join(lines)  # the number stays whole
+
+
+def test_droppable_columns_hide_to_fit_and_wide_shows_them(terminal, monkeypatch):
+    table = Table("name", Column("detail", wrap=True, drop=1), Column("value", "right"))
+    table.add_row("gemm", "a long explanation " * 4, 1.5)
     console.echo(table, file=terminal)
     text = ANSI.sub("", terminal.getvalue())
-    assert "x" * 30 in text and "y" * 30 in text and "…" not in text  # wider than 40: the terminal folds it
+    assert "detail" not in text.splitlines()[0] and "hidden to fit" in text and "--wide" in text
+    assert all(len(line) <= 40 for line in text.splitlines())
+    monkeypatch.setattr(console, "_WIDE", True)
+    assert "a long explanation" in console.render(table)
+
+
+def test_plain_output_fits_columns_when_set(monkeypatch):
+    table = Table("name", Column("detail", wrap=True), Column("value", "right", fmt=".4g"))
+    table.add_row("gemm", "word " * 40, 0.000012345)
+    assert max(map(len, console.render(table).splitlines())) > 80  # a pipe: natural width, one line a row
+    monkeypatch.setenv("COLUMNS", "50")
+    lines = console.render(table, "w " * 60).splitlines()
+    assert max(map(len, lines)) <= 50 and "0.0000123" in "".join(lines) and "e-05" not in "".join(lines)
 
 
 def test_wrapped_text_follows_the_terminal_width(terminal):
@@ -107,7 +128,8 @@ def test_wrapped_text_follows_the_terminal_width(terminal):
 
 
 def test_columns_format_cells():
-    assert Column("x", fmt=".3g").text(1234.5) == "1.23e+03"
+    # a "g" spec never writes scientific notation (gpucompare.fmt.number)
+    assert Column("x", fmt=".3g").text(1234.5) == "1,234" and Column("x", fmt=".3g").text(1.2345e-5) == "0.0000123"
     assert Column("x", fmt=lambda v: f"{v:.2f}x").text(6.691) == "6.69x"
     assert Column("x", fmt=".1f").text("text") == "text" and Column("x", fmt=".1f").text(True) == "True"
     assert Column("x").text(None) == "-" and Column("x", missing="n/a").text(None) == "n/a"

@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gpucompare", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="gpucompare", description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--version", action="version", version=f"gpucompare {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    for command in sub.choices.values():  # every command's tables fit the terminal unless --wide
+        command.add_argument(
+            "--wide", action="store_true", help="show every table column at its full width (default: fit the terminal)"
+        )
     return parser
 
 
@@ -62,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    from gpucompare import console
+
+    console.set_wide(getattr(args, "wide", False))
     # Before the command imports triton (through torch): with no GPU, kernels run in Triton's interpreter.
     from gpucompare.hw import configure_triton
 

@@ -6,8 +6,14 @@ One rule for every command, decided per stream:
   headers are bold and statuses coloured unless ``NO_COLOR`` is set; ``gpucompare run`` shows a progress bar
   with an ETA on stderr, each finished case printed above it.
 * **plain** (a pipe, a file, a captured stream): ASCII rules, no escape codes, tables at their natural width
-  (one line per row, so ``grep`` and ``diff`` work), text wrapped at :data:`PLAIN_TEXT_WIDTH`; the progress
-  is one line per case (also in a terminal with ``gpucompare run --no-progress``).
+  (one line per row, so ``grep`` and ``diff`` work) unless ``COLUMNS`` is set, then they fit it; text
+  wrapped at :data:`PLAIN_TEXT_WIDTH`; the progress is one line per case (also in a terminal with
+  ``gpucompare run --no-progress``).
+
+Fitting a width (:meth:`Table.fit`): the columns a command marks droppable (``Column.drop``, highest first)
+are hidden until the table fits, with one line naming them; if it still does not fit, every cell may wrap.
+``--wide`` (:func:`set_wide`) shows every column at its natural width. Numbers go through
+:mod:`gpucompare.fmt` (no scientific notation).
 
 The commands build :class:`Table` objects and hand them, with plain strings and :class:`Wrapped` paragraphs,
 to :func:`echo` (print) or :func:`render` (the plain text, for a caller that writes it elsewhere).
@@ -16,10 +22,11 @@ No torch here: the table commands import this module and nothing heavier.
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import StringIO
 from typing import Any, Literal, TextIO
 
@@ -29,6 +36,8 @@ from rich.console import Console
 from rich.padding import Padding
 from rich.table import Table as RichTable
 from rich.text import Text
+
+from gpucompare import fmt as numbers
 
 PLAIN_TEXT_WIDTH = 110
 """Where :class:`Wrapped` text wraps in plain output (a terminal wraps it at its own width)."""
@@ -48,6 +57,7 @@ COLORS = {
 _PLAIN_BOX = rich_box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
 _TERMINAL_BOX = rich_box.Box("    \n    \n ── \n    \n    \n    \n    \n    \n")
 _GAP = 2  # characters between two columns (see the boxes above)
+WRAP_MIN = 30  # a wrapping column narrower than this is hidden first when the table has droppable columns
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,7 @@ class Column:
     missing: str = "-"
     wrap: bool = False
     colored: bool = False
+    drop: int = 0
 
     def text(self, value: Any) -> str:
         if value is None:
@@ -73,6 +84,9 @@ class Column:
         if callable(self.fmt):
             return self.fmt(value)
         if self.fmt is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if self.fmt.endswith(("g", "e")):
+                digits = "".join(ch for ch in self.fmt if ch.isdigit())
+                return numbers.number(float(value), int(digits) if digits else 6)
             return format(value, self.fmt)
         return str(value)
 
@@ -84,21 +98,49 @@ class Table:
         self.columns = tuple(c if isinstance(c, Column) else Column(c) for c in columns)
         self.rows: list[tuple[str, ...]] = []
         self.indent = indent
+        self.fold = False  # every cell may break anywhere (set by :meth:`fit` when words do not fit)
 
     def add_row(self, *values: Any) -> None:
         if len(values) != len(self.columns):
             raise ValueError(f"a row of {len(values)} cells for {len(self.columns)} columns")
         self.rows.append(tuple(col.text(v) for col, v in zip(self.columns, values)))
 
-    def min_width(self) -> int:
+    def fit(self, width: int) -> tuple[Table, list[str]]:
+        """This table narrowed to ``width``: droppable columns hidden (highest ``drop`` first, the rightmost of
+        a tie first) until it fits; if it still does not, every text column (left-aligned) may break anywhere,
+        numbers stay whole. The hidden headers beside it."""
+        keep = list(range(len(self.columns)))
+        order = sorted((i for i, c in enumerate(self.columns) if c.drop), key=lambda i: (-self.columns[i].drop, -i))
+        hidden = []
+        for i in order:
+            if self._select(keep).min_width(readable=True) <= width:
+                break
+            keep.remove(i)
+            hidden.append(self.columns[i].header)
+        table = self._select(keep)
+        if table.min_width() > width:
+            table.columns = tuple(replace(c, wrap=True) if c.align == "left" else c for c in table.columns)
+            table.fold = True
+        return table, hidden
+
+    def _select(self, keep: Sequence[int]) -> Table:
+        out = Table(*(self.columns[i] for i in keep), indent=self.indent)
+        out.rows = [tuple(row[i] for i in keep) for row in self.rows]
+        return out
+
+    def min_width(self, readable: bool = False) -> int:
         """The narrowest width without cutting a cell: fixed columns whole, wrapping ones at their longest
-        word."""
+        word (``readable``: at least :data:`WRAP_MIN` characters, so that a wrapped cell stays a few lines)."""
         widths = []
         for i, col in enumerate(self.columns):
             cells = [col.header, *(row[i] for row in self.rows)]
-            if col.wrap:
+            natural = max(cell_len(c) for c in cells)
+            if self.fold and col.align == "left":
+                cells = ["xxxxxx"]  # rich folds a text cell anywhere; a few characters at least
+            elif col.wrap:
                 cells = [word for c in cells for word in c.split()] or [""]
-            widths.append(max(cell_len(c) for c in cells))
+            least = max(cell_len(c) for c in cells)
+            widths.append(max(least, min(natural, WRAP_MIN)) if readable and col.wrap else least)
         return self.indent + sum(widths) + _GAP * (len(widths) - 1)
 
     def _rich(self, terminal: bool) -> RichTable:
@@ -145,11 +187,11 @@ def is_terminal(stream: TextIO) -> bool:
         return False
 
 
-def _plain_console(file: TextIO) -> Console:
-    # Wide enough never to wrap a table row; rows are padded to their columns only, not to this width.
+def _plain_console(file: TextIO, width: int | None = None) -> Console:
+    # Without a width: wide enough never to wrap a table row; rows are padded to their columns only.
     return Console(
         file=file,
-        width=1_000_000,
+        width=width or 1_000_000,
         color_system=None,
         force_terminal=False,
         force_jupyter=False,
@@ -168,20 +210,73 @@ def terminal_console(stream: TextIO, width: int | None = None) -> Console:
     return Console(file=stream, width=width, force_terminal=True, highlight=False, emoji=False, markup=False)
 
 
+_WIDE = False
+
+
+def set_wide(on: bool) -> None:
+    """``--wide``: every table at its natural width, every column shown (default: fit the terminal)."""
+    global _WIDE
+    _WIDE = bool(on)
+
+
+def plain_width() -> int | None:
+    """The width plain output fits: ``COLUMNS`` when set (at least 20), else none (natural width)."""
+    try:
+        width = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+    return None if _WIDE else max(width, 20)
+
+
+def output_width(stream: TextIO | None = None) -> int | None:
+    """The width output to ``stream`` (stdout) must fit: the terminal's, else ``COLUMNS`` when set; None
+    with ``--wide`` or for a pipe without ``COLUMNS`` (natural width)."""
+    stream = stream if stream is not None else sys.stdout
+    if _WIDE:
+        return None
+    return terminal_console(stream).width if is_terminal(stream) else plain_width()
+
+
+def fit_lines(text: str, width: int | None, indent: int = 0) -> list[str]:
+    """``text`` as lines of at most ``width`` characters (None: one line), each indented by ``indent``; a
+    word longer than the width (a URL) is broken."""
+    pad = " " * indent
+    if width is None:
+        return [pad + text]
+    return textwrap.wrap(text, max(width, 20), initial_indent=pad, subsequent_indent=pad + "  ") or [""]
+
+
+def _fitted(block: Table, width: int | None) -> tuple[Table, str | None]:
+    """The table to print at ``width`` and the line naming its hidden columns (None: nothing hidden)."""
+    if width is None or _WIDE:
+        return block, None
+    table, hidden = block.fit(width)
+    if not hidden:
+        return table, None
+    note = f"({len(hidden)} column(s) hidden to fit {width} characters: {', '.join(hidden)}; --wide shows them)"
+    return table, note
+
+
 def render(*blocks: Block) -> str:
-    """The plain text of ``blocks`` (no escape codes, ASCII rules, no trailing spaces), one block a line."""
+    """The plain text of ``blocks`` (no escape codes, ASCII rules, no trailing spaces), one block a line;
+    tables fit ``COLUMNS`` when it is set (:func:`plain_width`)."""
     buf = StringIO()
-    console = _plain_console(buf)
+    width = plain_width()
     out: list[str] = []
     for block in blocks:
         if isinstance(block, Table):
             buf.seek(0)
             buf.truncate()
-            console.print(block._rich(terminal=False))
+            inner = None if width is None else width - block.indent
+            table, note = _fitted(block, inner)
+            _plain_console(buf, inner).print(table._rich(terminal=False))
             pad = " " * block.indent
             out += [(pad + line).rstrip() for line in buf.getvalue().splitlines()]
+            out += textwrap.wrap(note, width) if note and width else [note] if note else []
         elif isinstance(block, Wrapped):
-            out += block.lines(PLAIN_TEXT_WIDTH)
+            out += block.lines(min(PLAIN_TEXT_WIDTH, width or PLAIN_TEXT_WIDTH))
+        elif width is not None and len(block) > width:  # a long line wraps at COLUMNS (words kept whole)
+            out += textwrap.wrap(block, width, break_long_words=False, break_on_hyphens=False) or [""]
         else:
             out.append(block)
     return "\n".join(out)
@@ -198,9 +293,12 @@ def echo(*blocks: Block, file: TextIO | None = None) -> None:
     console = terminal_console(stream)
     for block in blocks:
         if isinstance(block, Table):
-            # A table whose fixed columns do not fit keeps them whole; the terminal folds its lines.
-            wide = terminal_console(stream, max(console.width, block.min_width()))
-            wide.print(Padding(block._rich(terminal=True), (0, 0, 0, block.indent), expand=False))
+            # Fitted to the terminal (droppable columns hidden, then cells wrapped); --wide: natural width.
+            table, note = _fitted(block, console.width - block.indent)
+            wide = terminal_console(stream, max(console.width, table.min_width()))
+            wide.print(Padding(table._rich(terminal=True), (0, 0, 0, block.indent), expand=False))
+            if note:
+                console.print(Text(note, style="dim"))
         elif isinstance(block, Wrapped):
             for line in block.lines(max(console.width - 1, 20)):
                 console.print(Text(line), soft_wrap=True)
@@ -299,14 +397,7 @@ def _progress_bar(console: Console) -> Any:
     )
 
 
-def format_seconds(s: float | None) -> str:
-    """A duration for people: ``"1.23 ms"``, ``"45.6 us"``; ``"-"`` for None."""
-    if s is None:
-        return "-"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if s >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
+format_seconds = numbers.seconds  # a duration for people ("1.23 ms", "45.6 µs"): gpucompare.fmt
 
 
 def counts_line(statuses: Iterable[str], noun: str, order: Sequence[str] = ()) -> str:

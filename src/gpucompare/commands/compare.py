@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from gpucompare import console
+from gpucompare import console, fmt
 from gpucompare.specs import BasisRatio, Chip, get_chip, spec_ratios
 
 
@@ -44,8 +44,7 @@ def _num(v: float | None) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
-def _times(ratio: float) -> str:
-    return f"{ratio:.2f}x"
+_times = fmt.times  # 6.69×: the one ratio format (gpucompare.fmt)
 
 
 def format_ratios(a: Chip, b: Chip, ratios: list[BasisRatio]) -> list[console.Block]:
@@ -54,7 +53,7 @@ def format_ratios(a: Chip, b: Chip, ratios: list[BasisRatio]) -> list[console.Bl
         "unit",
         *(console.Column(head, "right", fmt=_num, missing="n/a") for head in ("A", "B")),
         console.Column("A/B", "right", fmt=_times, missing="n/a"),
-        console.Column("note", wrap=True),
+        console.Column("note", wrap=True, drop=1),
     )
     for r in ratios:
         table.add_row(r.basis, r.unit, r.a_value, r.b_value, r.ratio, r.reason or "")
@@ -64,14 +63,21 @@ def format_ratios(a: Chip, b: Chip, ratios: list[BasisRatio]) -> list[console.Bl
 def format_workload_ratios(a: Chip, b: Chip, rows: list[dict]) -> list[console.Block]:
     if not any(r["basis"].startswith("workload:") for r in rows):
         return ["per-workload ratios: no published pair, stored run or projection for this pair"]
-    ratio = console.Column(f"t_{b.id} / t_{a.id}", "right", fmt=_times, missing="n/a")
-    table = console.Table("basis", ratio, "evidence", "bound on A / on B", console.Column("from", wrap=True))
+    ratio = console.Column("A/B", "right", fmt=_times, missing="n/a")
+    table = console.Table(
+        console.Column("workload", wrap=True),
+        ratio,
+        "evidence",
+        console.Column("bound A / B", drop=2),
+        console.Column("from", wrap=True, drop=1),
+    )
     for r in rows:
         bounds = f"{r.get('bound_a') or '-'} / {r.get('bound_b') or '-'}"
-        table.add_row(r["basis"], r["ratio"], r.get("evidence") or "projected", bounds, r.get("detail", ""))
+        what = r["basis"].removeprefix("workload:").replace("/", " ").replace(",", ", ")
+        table.add_row(what, r["ratio"], r.get("evidence") or "projected", bounds, r.get("detail", ""))
     return [
-        "per workload: measured (runs made here, same-script published pairs) before projected "
-        "(calibrated model)",
+        f"per workload: speed-up of {a.id} over {b.id} (A/B = t_{b.id} / t_{a.id}); measured (runs made "
+        "here, same-script published pairs) before projected (calibrated model)",
         "",
         table,
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from gpucompare import console
+from gpucompare import console, fmt
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,12 +35,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _line(p) -> str:
     if p.status != "ok":
         return f"{p.chip} {p.workload}: {p.status} ({p.reason})"
-    rate = f"{p.tflops:,.1f} TFLOP/s" if p.tflops else f"{p.gbps:,.0f} GB/s"
-    err = f"±{p.expected_rel_error:.0%}" if p.expected_rel_error is not None else "error unknown"
+    # a memory-bound workload is read in GB/s, a compute-bound one in TFLOP/s
+    rate = fmt.rate(p.gbps, "GB/s") if p.bound == "memory" and p.gbps else fmt.rate(p.tflops, "TFLOP/s")
+    err = f"expected error ±{p.expected_rel_error:.0%}" if p.expected_rel_error is not None else "error unknown"
     return (
-        f"{p.chip} {p.workload} {p.dtype}: PROJECTED {p.time_s * 1e3:.4g} ms ({rate}), {p.bound}-bound, "
-        f"efficiency {p.efficiency:.1%} from '{p.level}' ({p.evidence_kind}); expected error {err}"
+        f"{p.chip} {p.workload} {p.dtype}: PROJECTED {fmt.seconds(p.time_s)} ({rate}), {p.bound}-bound, "
+        f"efficiency {fmt.percent(p.efficiency)} from '{p.level}' ({p.evidence_kind}); {err}"
     )
+
+
+SHOWN_EVIDENCE = 3  # evidence lines printed; --json has them all
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,11 +64,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(p.to_dict(), indent=2, ensure_ascii=False))
         return 0
-    blocks: list[console.Block] = [_line(p)]
+    shape_text = ", ".join(f"{k}={v}" for k, v in shape.items())
+    blocks: list[console.Block] = [console.Wrapped(_line(p)), console.Wrapped(f"shape: {shape_text}", 2)]
     if p.status == "ok":
         naive = p.naive_time_s
-        blocks.append(console.Wrapped(f"naive (efficiency copied unchanged): {naive * 1e3:.4g} ms", 2))
+        blocks.append(console.Wrapped(f"naive (efficiency copied unchanged): {fmt.seconds(naive)}", 2))
         blocks.append(console.Wrapped(f"expected error: {p.expected_error_basis}", 2))
-        blocks += ["  evidence:", *(console.Wrapped(f"- {e}", 4) for e in p.evidence)]
+        shown = [e.split(" <http", 1)[0] for e in p.evidence[:SHOWN_EVIDENCE]]  # sources: --json
+        more = len(p.evidence) - len(shown)
+        blocks += [f"  evidence ({len(p.evidence)}; sources and URLs in --json):"]
+        blocks += [console.Wrapped(f"- {e}", 4) for e in shown]
+        blocks += [f"    ... {more} more (--json)"] if more > 0 else []
     console.echo(*blocks)
     return 0

@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from gpucompare import console
 from gpucompare.errors import GpucompareError
 from gpucompare.specs.db import load_chips
 from gpucompare.specs.published import PublishedEntry, load_published
@@ -41,8 +42,20 @@ def _value(e: PublishedEntry) -> str:
     return f"{e.value:g} {UNITS[e.metric]}"  # as published (up to 6 significant digits)
 
 
-def format_table(entries: list[PublishedEntry]) -> str:
-    """A plain-text listing: one line of figures per entry, then its source and place (published)."""
+def _records(entries: list[PublishedEntry], width: int) -> list[str]:
+    """The narrow listing: per entry its figure on one line, then shape, group and source wrapped."""
+    lines = []
+    for e in entries:
+        lines += console.fit_lines(f"{e.id}: {e.chip} {e.workload} {e.dtype} {_value(e)}", width)
+        lines += console.fit_lines(f"shape {_shape(e)}; group {e.group}; {e.confidence}", width, 4)
+        extra = f"; derived: {e.derived}" if e.derived else ""
+        lines += console.fit_lines(f"{e.evidence}{extra}", width, 4)
+    return lines
+
+
+def format_table(entries: list[PublishedEntry], width: int | None = None) -> str:
+    """A plain-text listing: one line of figures per entry, then its source and place (published). With
+    ``width`` narrower than that listing: one block per entry, wrapped to ``width``."""
     head = ["id", "chip", "workload", "dtype", "shape", "published value", "group", "confidence"]
     rows = [head] + [
         [e.id, e.chip, e.workload, e.dtype, _shape(e), _value(e), e.group, e.confidence] for e in entries
@@ -58,10 +71,13 @@ def format_table(entries: list[PublishedEntry]) -> str:
             e = entries[k - 1]
             extra = f"; derived: {e.derived}" if e.derived else ""
             lines.append(f"    {e.evidence}{extra}")
+    if width is not None and sum(widths) + 2 * len(widths) > width:
+        lines = _records(entries, width)
     lines.append("")
-    lines.append(
+    lines += console.fit_lines(
         f"{len(entries)} published figure(s): read in the sources named, NOT measured by gpucompare. "
-        "Compare figures within one group (same script or harness)."
+        "Compare figures within one group (same script or harness).",
+        width,
     )
     return "\n".join(lines)
 
@@ -85,5 +101,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
     else:
-        print(format_table(entries))
+        print(format_table(entries, console.output_width()))
     return 0

@@ -78,9 +78,18 @@ _HEADERS = ("id", "vendor", "year", *TABLE_PEAKS, "mem GB", "TB/s", "link GB/s",
             "confidence")  # fmt: skip
 
 
+#: Columns hidden first on a narrow terminal (highest first); ``--wide`` or ``--json`` shows them.
+_DROP = {"confidence": 7, "vendor": 6, "PD": 5, "year": 4, "fp4": 3, "TDP W": 2, "TPP": 1}
+
+
 def table(chips: list[Chip]) -> list[console.Block]:
     """The chips as a table and its legend (peaks dense TFLOP/s; '?' unknown, '-' unsupported)."""
-    rows = console.Table(*(console.Column(h, "left" if i < 2 else "right") for i, h in enumerate(_HEADERS)))
+    rows = console.Table(
+        *(
+            console.Column(h, "left" if i < 2 else "right", drop=_DROP.get(h, 0))
+            for i, h in enumerate(_HEADERS)
+        )
+    )
     for chip in chips:
         rows.add_row(*_row(chip))
     return [

@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+UNITS = {"tflops": "TFLOP/s", "gbps": "GB/s", "time_s": "ms", "tokens_per_s": "tokens/s"}
+
+
 def _pct(x: float) -> str:
     return f"{x:+.1%}"
 
@@ -64,17 +67,19 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     table = console.Table(
-        "entry", "chip", "class", "metric",
+        "entry", console.Column("chip", drop=4), console.Column("class", drop=3), "unit",
         console.Column("published", "right", fmt=".4g"),
         console.Column("predicted", "right", fmt=".4g", missing=""),
         console.Column("error", "right", fmt=_pct, missing=""),
-        console.Column("naive error", "right", fmt=_pct, missing=""),
-        console.Column("evidence level / why none", wrap=True),
+        console.Column("naive error", "right", fmt=_pct, missing="", drop=2),
+        console.Column("evidence level / why none", wrap=True, drop=1),
     )  # fmt: skip
     for r in rows:
+        scale = 1e3 if r.metric == "time_s" else 1.0  # a time in ms, never raw seconds
+        predicted = None if r.predicted is None else r.predicted * scale
         table.add_row(
-            r.id, r.chip, r.klass or "-", r.metric, r.measured, r.predicted, r.rel_error,
-            r.naive_rel_error, r.level or f"{r.status}: {r.reason}",
+            r.id, r.chip, r.klass or "-", UNITS.get(r.metric, r.metric), r.measured * scale, predicted,
+            r.rel_error, r.naive_rel_error, r.level or f"{r.status}: {r.reason}",
         )  # fmt: skip
     console.echo(
         "Leave-one-chip-out: each PUBLISHED figure predicted with its chip's own figures removed",

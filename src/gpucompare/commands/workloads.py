@@ -16,7 +16,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from gpucompare import console
+from gpucompare import console, fmt
 from gpucompare.errors import GpucompareError
 from gpucompare.hw import TIERS
 
@@ -67,16 +67,12 @@ def floor(workload: Workload, shape: Any, dtype: str, chip: Any) -> dict[str, An
             "bound": bound}  # fmt: skip
 
 
-def _micro(seconds: float) -> str:
-    return f"{seconds * 1e6:.4g}"
-
-
 def _floor_table(
     workloads: list[Workload], tiers: tuple[str, ...], chip: Any, dtype: str | None
 ) -> list[console.Block]:
-    times = [console.Column(h, "right", fmt=_micro) for h in ("F/P us", "B/BW us", "floor us")]
+    times = [console.Column(h, "right", fmt=fmt.seconds, drop=d) for h, d in (("F/P", 2), ("B/BW", 1), ("floor", 0))]
     bound = console.Column("bound", wrap=True)
-    table = console.Table("workload", "tier", "shape", "dtype", *times, bound, indent=2)
+    table = console.Table("workload", console.Column("tier", drop=3), "shape", "dtype", *times, bound, indent=2)
     for w in workloads:
         for d in [dtype] if dtype else [w.dtypes[0]]:
             if d not in w.dtypes:

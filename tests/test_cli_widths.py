@@ -1,0 +1,57 @@
+"""Every command a person reads in an 80-column terminal fits it (``COLUMNS=80``: tables hide their
+low-priority columns, then wrap; ``--wide`` shows everything) and writes no number in scientific notation."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gpucompare.cli import main as cli
+
+SCIENTIFIC = re.compile(r"\d(\.\d+)?e[+-]?\d", re.IGNORECASE)
+COMMANDS = [
+    ["specs"],
+    ["published"],
+    ["compare", "H200", "H20"],
+    ["claims"],
+    ["workloads"],
+    ["workloads", "--floor", "H200"],
+    ["validate"],
+    ["predict", "H200", "decode_attention"],
+    ["predict", "H20", "gemm"],
+]
+
+
+def _out(capsys, argv: list[str]) -> str:
+    rc = cli(argv)
+    out = capsys.readouterr().out
+    assert rc == 0, out[-500:]
+    return out
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=" ".join)
+def test_every_line_fits_80_columns_and_no_scientific_notation(argv, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    out = _out(capsys, argv)
+    wide = [line for line in out.splitlines() if len(line) > 80]
+    assert wide == [], f"{' '.join(argv)}: {len(wide)} lines wider than 80, e.g. {wide[0]!r}"
+    # URLs and ids may hold an "e" between digits (a commit hash); numbers a person reads may not
+    text = re.sub(r"<?https?://\S+|[\w.-]*[0-9a-f]{12,}[\w.-]*", "", out)
+    assert not SCIENTIFIC.search(text), SCIENTIFIC.search(text).group(0)
+
+
+def test_wide_shows_the_hidden_columns(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    narrow = _out(capsys, ["specs"])
+    assert "hidden to fit 80 characters" in narrow and "confidence" not in narrow.splitlines()[0]
+    wide = _out(capsys, ["specs", "--wide"])
+    assert "confidence" in wide.splitlines()[0] and max(map(len, wide.splitlines())) > 80
+
+
+def test_help_lists_every_command_and_ends_in_a_full_stop(capsys):
+    with pytest.raises(SystemExit):
+        cli(["--help"])
+    out = capsys.readouterr().out
+    described = " ".join(out.split("\n\n")[1].split())
+    assert described.endswith("diff, cache.") and "cache" in described and "diff" in described
