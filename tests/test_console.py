@@ -129,7 +129,10 @@ def test_wrapped_text_follows_the_terminal_width(terminal):
 
 def test_columns_format_cells():
     # a "g" spec never writes scientific notation (gpucompare.fmt.number)
-    assert Column("x", fmt=".3g").text(1234.5) == "1,234" and Column("x", fmt=".3g").text(1.2345e-5) == "0.0000123"
+    assert (
+        Column("x", fmt=".3g").text(1234.5) == "1,234"
+        and Column("x", fmt=".3g").text(1.2345e-5) == "0.0000123"
+    )
     assert Column("x", fmt=lambda v: f"{v:.2f}x").text(6.691) == "6.69x"
     assert Column("x", fmt=".1f").text("text") == "text" and Column("x", fmt=".1f").text(True) == "True"
     assert Column("x").text(None) == "-" and Column("x", missing="n/a").text(None) == "n/a"

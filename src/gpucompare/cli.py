@@ -54,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(sub)
     for command in sub.choices.values():  # every command's tables fit the terminal unless --wide
         command.add_argument(
-            "--wide", action="store_true", help="show every table column at its full width (default: fit the terminal)"
+            "--wide",
+            action="store_true",
+            help="show every table column at its full width (default: fit the terminal)",
         )
     return parser
 

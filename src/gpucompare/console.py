@@ -110,7 +110,9 @@ class Table:
         a tie first) until it fits; if it still does not, every text column (left-aligned) may break anywhere,
         numbers stay whole. The hidden headers beside it."""
         keep = list(range(len(self.columns)))
-        order = sorted((i for i, c in enumerate(self.columns) if c.drop), key=lambda i: (-self.columns[i].drop, -i))
+        order = sorted(
+            (i for i, c in enumerate(self.columns) if c.drop), key=lambda i: (-self.columns[i].drop, -i)
+        )
         hidden = []
         for i in order:
             if self._select(keep).min_width(readable=True) <= width:
@@ -253,7 +255,9 @@ def _fitted(block: Table, width: int | None) -> tuple[Table, str | None]:
     table, hidden = block.fit(width)
     if not hidden:
         return table, None
-    note = f"({len(hidden)} column(s) hidden to fit {width} characters: {', '.join(hidden)}; --wide shows them)"
+    note = (
+        f"({len(hidden)} column(s) hidden to fit {width} characters: {', '.join(hidden)}; --wide shows them)"
+    )
     return table, note
 
 

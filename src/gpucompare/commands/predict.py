@@ -37,7 +37,9 @@ def _line(p) -> str:
         return f"{p.chip} {p.workload}: {p.status} ({p.reason})"
     # a memory-bound workload is read in GB/s, a compute-bound one in TFLOP/s
     rate = fmt.rate(p.gbps, "GB/s") if p.bound == "memory" and p.gbps else fmt.rate(p.tflops, "TFLOP/s")
-    err = f"expected error ±{p.expected_rel_error:.0%}" if p.expected_rel_error is not None else "error unknown"
+    err = (
+        f"expected error ±{p.expected_rel_error:.0%}" if p.expected_rel_error is not None else "error unknown"
+    )
     return (
         f"{p.chip} {p.workload} {p.dtype}: PROJECTED {fmt.seconds(p.time_s)} ({rate}), {p.bound}-bound, "
         f"efficiency {fmt.percent(p.efficiency)} from '{p.level}' ({p.evidence_kind}); {err}"

@@ -70,9 +70,14 @@ def floor(workload: Workload, shape: Any, dtype: str, chip: Any) -> dict[str, An
 def _floor_table(
     workloads: list[Workload], tiers: tuple[str, ...], chip: Any, dtype: str | None
 ) -> list[console.Block]:
-    times = [console.Column(h, "right", fmt=fmt.seconds, drop=d) for h, d in (("F/P", 2), ("B/BW", 1), ("floor", 0))]
+    times = [
+        console.Column(h, "right", fmt=fmt.seconds, drop=d)
+        for h, d in (("F/P", 2), ("B/BW", 1), ("floor", 0))
+    ]
     bound = console.Column("bound", wrap=True)
-    table = console.Table("workload", console.Column("tier", drop=3), "shape", "dtype", *times, bound, indent=2)
+    table = console.Table(
+        "workload", console.Column("tier", drop=3), "shape", "dtype", *times, bound, indent=2
+    )
     for w in workloads:
         for d in [dtype] if dtype else [w.dtypes[0]]:
             if d not in w.dtypes:
