@@ -20,6 +20,7 @@ COMMANDS = [
     ["validate"],
     ["predict", "H200", "decode_attention"],
     ["predict", "H20", "gemm"],
+    ["expect", "A100"],
 ]
 
 

@@ -1,5 +1,5 @@
-"""The gpucompare CLI: run, specs, published, compare, claims, workloads, project, validate, predict, report,
-diff, cache.
+"""The gpucompare CLI: run, specs, published, compare, claims, workloads, project, validate, predict, expect,
+report, diff, cache.
 
 Thin over the library: each subcommand lives in ``gpucompare.commands.<name>`` with a
 ``register(subparsers)`` function that adds its parser and sets ``func(args) -> int``.
@@ -29,6 +29,7 @@ COMMANDS = (
     "project",
     "validate",
     "predict",
+    "expect",
     "report",
     "cache",
     "diff",

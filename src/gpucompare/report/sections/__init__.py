@@ -9,7 +9,17 @@ from collections.abc import Callable
 
 from gpucompare.report.inputs import ReportInputs
 from gpucompare.report.section import Section
-from gpucompare.report.sections import answer, calibration, chips, claims, classes, runs, server, specs
+from gpucompare.report.sections import (
+    answer,
+    calibration,
+    chips,
+    claims,
+    classes,
+    expected,
+    runs,
+    server,
+    specs,
+)
 
 Builder = Callable[[ReportInputs], Section]
 
@@ -22,6 +32,7 @@ BUILDERS: tuple[Builder, ...] = (
     specs.export_control,
     runs.machines,
     runs.efficiency,
+    expected.measured_vs_expected,
     chips.projections,
     chips.ratios,
     chips.model_steps,
