@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from report_samples import CHIPS, H20, KW, runs
+from report_samples import H20, KW, runs
 
 from gpucompare import model, report
 from gpucompare.results import is_pipeline_check
@@ -104,11 +104,15 @@ def test_cpu_runs_excluded_unless_asked(generated, tmp_path):
     assert "r-cpu" not in set(proj.source_run_id)
     assert "pipeline checks" in (generated / "README.md").read_text()
     report.generate(tmp_path, runs(), include_cpu=True, plots=False, **KW)
-    proj2 = pd.read_csv(tmp_path / "tables" / "projections.csv")
-    cpu_rows = proj2[proj2.source_run_id == "r-cpu"]
-    assert len(cpu_rows) == len(CHIPS) and cpu_rows.pipeline_check.all()
-    assert not proj2[proj2.source_run_id != "r-cpu"].pipeline_check.any()
-    assert "PIPELINE CHECK" in (tmp_path / "README.md").read_text()
+    # --include-cpu shows CPU runs in their own section; they never reach a projection, ratio or verdict
+    for name in ("projections", "ratios", "efficiency", "answer", "validation"):
+        table = pd.read_csv(tmp_path / "tables" / f"{name}.csv")
+        assert "r-cpu" not in table.to_csv(), name
+    checks = pd.read_csv(tmp_path / "tables" / "pipeline_checks.csv")
+    assert set(checks.run_id) == {"r-cpu"} and checks.median_ms.iloc[0] == pytest.approx(2.0)
+    readme = (tmp_path / "README.md").read_text()
+    assert "PIPELINE CHECK" in readme and "## Pipeline checks" in readme
+    assert pd.read_csv(generated / "tables" / "pipeline_checks.csv").empty  # without --include-cpu: none
 
 
 def test_no_runs_still_publishes_spec_tables(tmp_path):

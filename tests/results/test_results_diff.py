@@ -53,8 +53,11 @@ def test_missing_cases():
     assert compare_case(None, rec(1.0), 0.05).flag == "only in B"
 
 
-def _run(tmp_path, medians: dict[str, float | None]):
-    w = RunWriter(tmp_path, CPU_MACHINE)
+GPU_MACHINE = {**CPU_MACHINE, "mode": "gpu", "chip_id": "h100-sxm", "device_name": "NVIDIA H100 80GB HBM3"}
+
+
+def _run(tmp_path, medians: dict[str, float | None], machine=GPU_MACHINE):
+    w = RunWriter(tmp_path, machine)
     for impl, median in medians.items():
         r = rec(median, impl=impl) if median else rec(None, status="failed", impl=impl)
         w.append({**r, "run_id": w.run_id})
@@ -77,6 +80,24 @@ def test_cli_diff_table_json_and_exit_status(tmp_path, capsys):
         "triton": "same",
         "cuda": "broke",
     }
+
+
+def test_cpu_runs_are_never_called_slower_or_faster(tmp_path, capsys):
+    # CPU timings quantise at the OS timer and share the cores: +99 % between two CPU runs is noise
+    a = _run(tmp_path, {"torch": 8e-3, "triton": 16e-3, "cuda": 1e-3}, CPU_MACHINE)
+    b = _run(tmp_path, {"torch": 16e-3, "triton": 8e-3, "cuda": None}, CPU_MACHINE)
+    assert cli.main(["diff", a, b]) == 0
+    out = capsys.readouterr().out
+    assert "slower" not in out and "faster" not in out and "pipeline check" in out and "+100.0%" in out
+    assert "3 cases: 1 broke, 0 fixed, 2 pipeline check" in out
+    assert cli.main(["diff", a, b, "--fail-on-regression"]) == 1  # broke still counts
+    capsys.readouterr()
+    ok = _run(tmp_path, {"torch": 16e-3, "triton": 8e-3, "cuda": 3e-3}, CPU_MACHINE)
+    assert cli.main(["diff", a, ok, "--fail-on-regression"]) == 0  # no time change beyond a CPU floor
+    gpu = _run(tmp_path, {"torch": 16e-3, "triton": 8e-3, "cuda": 3e-3})
+    capsys.readouterr()
+    assert cli.main(["diff", a, gpu, "--json"]) == 0  # one CPU run is enough to judge no time
+    assert {c["flag"] for c in json.loads(capsys.readouterr().out)["cases"]} == {"pipeline check"}
 
 
 def test_cli_diff_bad_run_is_one_line(tmp_path, capsys):

@@ -1,9 +1,9 @@
 """What every section builder reads: the runs analysed once, the chips, the chip pairs, the projections, the
 layer composition, and the status block's sentences. Nothing here is written to a file.
 
-cpu-fallback runs (``results.is_pipeline_check``) are analysed for the run-level tables (machines,
-efficiency, provenance) but feed the chip tables (projections, ratios, layer steps, validation, claims)
-only when ``include_cpu`` is set; the status block says which.
+cpu-fallback runs (``results.is_pipeline_check``) are listed in the machines table (labelled) and, with
+``include_cpu``, in their own section of pipeline checks; they never feed an efficiency, a projection, a
+ratio, a layer step, a validation or a verdict (``analysis`` holds GPU records only).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ CPU_SENTENCE = (
     "say nothing about any GPU, so they are left out of the projection, ratio and model tables"
 )
 CPU_INCLUDED = (
-    "**PIPELINE CHECK: rows marked `pipeline_check` are projected from CPU efficiencies. They test the "
-    "pipeline and say nothing about how any GPU performs.**"
+    "**PIPELINE CHECK: the cpu-fallback runs are listed in their own section, _Pipeline checks_. They test "
+    "the pipeline and say nothing about how any GPU performs: no projection, ratio or verdict uses them.**"
 )
 NO_RUN = (
     "No run of this suite was found: nothing on this page is measured here. Its numbers are specs "
@@ -163,7 +163,7 @@ def gather(
     layer = layer or model.LayerConfig()
     records = [dict(x) for r in runs for x in r.records]
     all_analysis = model.analyse(records, index)
-    analysis = model.analyse([r for r in records if include_cpu or not is_pipeline_check(r)], index)
+    analysis = model.analyse([r for r in records if not is_pipeline_check(r)], index)  # CPU: never
     notes: dict[str, str] = {}
     cpu = _cpu_note(all_analysis, include_cpu)
     if cpu:

@@ -11,19 +11,25 @@ A record without p20/p80 uses ``median × (1 ± rel_iqr / 2)`` as its band, and 
 is stored. A case ``ok`` in one run only is ``broke`` (ok in A, failed in B), ``fixed`` (the reverse), or, for
 a skip, ``skipped``; a case in one run only is ``only in A`` / ``only in B``. ``broke`` and ``slower`` are
 regressions.
+
+A run's noise floor (:func:`noise_floor`): a GPU run's is its own p20-p80 spread (above); a cpu-fallback
+run's (a pipeline check: the OS timer quantises at milliseconds, other processes share the cores) is
+unbounded, so between two runs of which one is a pipeline check no time change is judged: an ``ok`` case is
+``pipeline check``, never ``slower`` or ``faster``; ``broke`` and ``fixed`` still count.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gpucompare.results.store import Run
+from gpucompare.results.store import Run, is_pipeline_check
 
 DEFAULT_THRESHOLD = 0.05
 REGRESSIONS = ("slower", "broke")
-FLAGS = ("slower", "broke", "faster", "fixed", "same", "skipped", "only in A", "only in B")
+FLAGS = ("slower", "broke", "faster", "fixed", "same", "pipeline check", "skipped", "only in A", "only in B")
 
 Key = tuple[str, str, str, str]
 
@@ -65,8 +71,17 @@ def band(rec: Mapping[str, Any]) -> tuple[float, float]:
     return med * (1 - half), med * (1 + half)
 
 
-def compare_case(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None, threshold: float) -> CaseDiff:
-    """The diff of one case (``a`` or ``b`` None when the case is missing from that run)."""
+def noise_floor(run: Run) -> float:
+    """The relative change below which a run's times cannot be told apart beyond their own spread: 0 for a GPU
+    run (its p20-p80 band decides), unbounded for a cpu-fallback run (a pipeline check)."""
+    return math.inf if is_pipeline_check(run) else 0.0
+
+
+def compare_case(
+    a: Mapping[str, Any] | None, b: Mapping[str, Any] | None, threshold: float, floor: float = 0.0
+) -> CaseDiff:
+    """The diff of one case (``a`` or ``b`` None when the case is missing from that run); ``floor``: the
+    runs' noise floor (a change within it is never flagged; unbounded: ``pipeline check``)."""
     rec = a if a is not None else b
     assert rec is not None
     names = dict(
@@ -87,9 +102,11 @@ def compare_case(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None, thres
     (lo_a, hi_a), (lo_b, hi_b) = band(a), band(b)
     change = b["median_s"] / a["median_s"] - 1.0
     noise = max((hi_a - lo_a) / a["median_s"], (hi_b - lo_b) / b["median_s"])
-    if change > threshold and lo_b > hi_a:
+    if math.isinf(floor):
+        flag = "pipeline check"
+    elif change > max(threshold, floor) and lo_b > hi_a:
         flag = "slower"
-    elif change < -threshold and hi_b < lo_a:
+    elif change < -max(threshold, floor) and hi_b < lo_a:
         flag = "faster"
     else:
         flag = "same"
@@ -103,7 +120,8 @@ def diff_runs(run_a: Run, run_b: Run, threshold: float = DEFAULT_THRESHOLD) -> l
     a = {_key(r): r for r in run_a.records}
     b = {_key(r): r for r in run_b.records}
     keys = list(a) + [k for k in b if k not in a]
-    return [compare_case(a.get(k), b.get(k), threshold) for k in keys]
+    floor = max(noise_floor(run_a), noise_floor(run_b))
+    return [compare_case(a.get(k), b.get(k), threshold, floor) for k in keys]
 
 
 def machine_note(run_a: Run, run_b: Run) -> str | None:

@@ -44,6 +44,7 @@ BUILDERS: tuple[Builder, ...] = (
     runs.noise,
     classes.rooflines,
     runs.skipped,
+    runs.pipeline_checks,
     runs.provenance,
 )
 

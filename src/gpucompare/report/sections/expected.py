@@ -75,7 +75,7 @@ def measured_vs_expected(inp: ReportInputs) -> Section:
                 continue
             try:
                 e = model.kernel(chip, m.workload, m.shape, m.dtype)
-            except GpucompareError:  # a shape or dtype the model cannot name: no expectation, no row
+            except (GpucompareError, ValueError, KeyError):  # a shape or dtype the model cannot name: no row
                 continue
             if e.value is None:
                 continue

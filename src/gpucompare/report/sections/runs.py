@@ -124,7 +124,7 @@ def machines(inp: ReportInputs) -> Section:
 
 
 def efficiency(inp: ReportInputs) -> Section:
-    rows = [{c: getattr(m, a) for c, a in EFFICIENCY_COLUMNS.items()} for m in inp.all_analysis.measured]
+    rows = [{c: getattr(m, a) for c, a in EFFICIENCY_COLUMNS.items()} for m in inp.analysis.measured]
     table = pd.DataFrame(rows, columns=list(EFFICIENCY_COLUMNS))
     return Section(
         "efficiency",
@@ -139,6 +139,32 @@ def efficiency(inp: ReportInputs) -> Section:
         table,
         shown=None if table.empty else table.drop(columns=["peak_source", "roofline_s", "clock_note"]),
         empty_hint="a run (`gpucompare run`): each record's efficiency against its chip's spec roofline.",
+    )
+
+
+PIPELINE_COLUMNS = ["run_id", "workload", "shape_label", "dtype", "impl", "status", "median_ms", "reason"]
+
+
+def pipeline_checks(inp: ReportInputs) -> Section:
+    """The cpu-fallback records, with ``include_cpu`` only: their own section, times only (no efficiency, no
+    ratio: a CPU time says nothing about a GPU)."""
+    rows = [
+        {
+            **{c: r.get(c) for c in PIPELINE_COLUMNS},
+            "median_ms": None if r.get("median_s") is None else r["median_s"] * 1e3,
+        }
+        for r in inp.records
+        if inp.include_cpu and is_pipeline_check(r)
+    ]
+    return Section(
+        "pipeline_checks",
+        "Pipeline checks (cpu-fallback runs: not chip measurements)",
+        "**PIPELINE CHECK.** Triton's interpreter and PyTorch on the CPU run every kernel to test the suite "
+        "end to end (the kernels run, their outputs match the reference, records are written). Their times "
+        "are quantised by the OS timer and shared with other processes: they are listed here only, never "
+        "used for an efficiency, a projection, a ratio or a verdict.",
+        pd.DataFrame(rows, columns=PIPELINE_COLUMNS),
+        empty_hint="`gpucompare report --include-cpu` with a cpu-fallback run: its records as pipeline checks.",
     )
 
 
