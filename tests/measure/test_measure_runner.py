@@ -238,7 +238,7 @@ def test_summary_table_and_percent_of_peak():
         "peak",
         "status",
     ]
-    assert lines[2].split() == ["copy", "triton", "4099", "fp32", "25", "us", "5", "GB/s", "25.0", "ok"]
+    assert lines[2].split() == ["copy", "triton", "4099", "fp32", "25", "µs", "5", "GB/s", "25.0", "ok"]
     assert lines[3].endswith("failed: wrong output: relative error 1 > bound 1e-05 (fp32)")
     assert lines[-1] == "2 cases: 1 ok, 1 failed, 0 skipped"
 

@@ -96,9 +96,10 @@ def test_cli_refuses_with_one_line(tmp_path, capsys):
     assert (tmp_path / "README.md").read_text() == "mine\n"
 
 
-@pytest.mark.parametrize("rel", ["tables/answer.csv", "plots/roofline_h20.svg"])
+@pytest.mark.parametrize("rel", ["tables/answer.csv", "plots/roofline_overlay.svg"])
 def test_a_users_file_where_the_report_writes_is_refused(tmp_path, rel, capsys):
-    """Issue 22 item 5: a user's tables/answer.csv and plots/roofline_h20.svg were overwritten."""
+    """Issue 22 item 5: a user's tables/answer.csv and plots/roofline_h20.svg were overwritten (the overlay is
+    a figure the report writes without runs)."""
     (tmp_path / rel).parent.mkdir()
     (tmp_path / rel).write_text("mine\n")
     assert main(["report", "--out", str(tmp_path)]) == 2

@@ -64,7 +64,7 @@ def overlay_roofline(
         if pair is not None:
             r = _roof_ratio(pair, m.intensity, dtype)
             if r is not None:
-                text += f"\n{label(pair[0])} = {times(r)}\n{label(pair[1])}"
+                text += f"\n{label(pair[0])}/{label(pair[1])}\non spec {times(r)}"
         # a label goes left of its line when the next workload sits close on the right
         left = i + 1 < len(marks) and marks[i + 1].intensity < 3 * m.intensity
         x = m.intensity / 1.08 if left else m.intensity * 1.08
@@ -179,8 +179,13 @@ def efficiency(bars: Sequence[EfficiencyBar]) -> Figure:
             )
     ax.set_yticks(range(len(chips)), chips)
     ax.set_ylim(len(chips) - 0.5, -0.5)
-    ax.set_xlim(0, 105)
-    ax.set_xticks(range(0, 101, 10))
+    # every mark on the chart: beyond 100 % (a busbw above the wire with NVLink SHARP) the axis grows
+    top = max([105.0, *(b.efficiency * 105 for b in bars)])
+    ax.set_xlim(0, top)
+    step = 10 if top <= 130 else 20 if top <= 260 else 50
+    ax.set_xticks(range(0, int(top) + 1, step))
+    ax.axvline(100, color="#444444", linewidth=1, linestyle="--")
+    ax.text(100, -0.5, " spec peak", fontsize=8, va="bottom", ha="left", color="#444444")
     ax.grid(True, alpha=0.3)
     ax.set_xlabel("efficiency: achieved / spec peak (%)")
     ax.set_title("Efficiency per chip and workload class")

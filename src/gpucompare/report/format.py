@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import pandas as pd
 from markdown_it import MarkdownIt
 
+from gpucompare import fmt
 from gpucompare.fmt import number
 from gpucompare.report.card import card_html, card_markdown
 from gpucompare.report.section import Headline, Plot, ReportData, Section
@@ -86,7 +87,15 @@ NAMED = {
     "eccn_3a090": "ECCN 3A090",
     "chip_a": "chip A",
     "chip_b": "chip B",
+    "klass": "class",
+    "workload_class": "work",
+    "ratio": "ratio (A/B)",
 }
+#: Fractions the documents show as percentages (``0.8337`` -> ``83.4%``; the CSVs keep the fraction).
+PERCENT = frozenset(
+    ("efficiency", "efficiency_clock_norm", "naive_efficiency", "e_c", "e_m", "spread", "cv", "rel_error",
+     "naive_rel_error", "error", "comm_share", "compute_util", "memory_util")
+)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------- cells
@@ -117,6 +126,24 @@ def _numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
+def for_people(df: pd.DataFrame) -> tuple[pd.DataFrame, list[bool]]:
+    """The table as the documents show it (the CSV keeps raw values): fractions in :data:`PERCENT` as
+    percentages, durations (``*_s``) in the unit that reads best (``4.28 ms``, column ``median``), and
+    which columns are numbers (right-aligned)."""
+    numeric = [_numeric(df[c]) for c in df.columns]
+    out = df.copy()
+    names = {}
+    for c, num in zip(df.columns, numeric):
+        if not num:
+            continue
+        if c in PERCENT:
+            out[c] = [None if pd.isna(v) else fmt.percent(v) for v in df[c]]
+        elif str(c).endswith("_s") and str(c) not in NAMED:
+            out[c] = [None if pd.isna(v) else fmt.seconds(v) for v in df[c]]
+            names[c] = str(c).removesuffix("_s")
+    return out.rename(columns=names), numeric
+
+
 def _md_text(text: str) -> str:
     """A cell's text for a Markdown table: ``|`` escaped, one line, and no raw HTML (a record string such as a
     device name or a failure reason is shown, never rendered: ``<``, ``>`` and ``&`` become entities)."""
@@ -127,8 +154,9 @@ def md_table(df: pd.DataFrame) -> str:
     """A DataFrame as a GitHub Markdown table (fixed formatting; ``|`` escaped; long cells cut)."""
     if df.empty:
         return "_(no rows)_\n"
+    df, numeric = for_people(df)
     lines = ["| " + " | ".join(header(str(c)) for c in df.columns) + " |"]
-    lines.append("| " + " | ".join("---:" if _numeric(df[c]) else "---" for c in df.columns) + " |")
+    lines.append("| " + " | ".join("---:" if n else "---" for n in numeric) + " |")
     for row in df.itertuples(index=False):
         texts = (cell(v) for v in row)
         cut = (t if len(t) <= LONG_CELL else t[: LONG_CELL - 1] + "…" for t in texts)
@@ -149,7 +177,7 @@ def html_table(df: pd.DataFrame, boxed: bool = True) -> str:
     no height limit (every row shown; the box still scrolls sideways on a narrow screen)."""
     if df.empty:
         return "<p><em>(no rows)</em></p>\n"
-    numeric = [_numeric(df[c]) for c in df.columns]
+    df, numeric = for_people(df)
     head = "".join(f"<th>{html.escape(header(str(c)))}</th>" for c in df.columns)
     body = "\n".join(
         "<tr>" + "".join(_html_cell(v, n) for v, n in zip(row, numeric)) + "</tr>"

@@ -156,7 +156,8 @@ def _overlay(inp: ReportInputs) -> Plot | None:
         caption="Spec rooflines (dense bf16 peak, HBM bandwidth; `specs/chips.toml`) of the articles' chips. "
         f"Dotted lines: the workloads at the articles' shapes, at their arithmetic intensity (FLOP/byte: "
         f"{where}); left of a chip's ridge it is bandwidth-bound, right of it compute-bound. The ratio under "
-        "each workload is the roofline's (spec), not a measurement.",
+        "each workload is the roofline's at spec peaks (the same as the answer's _on spec_ figure), not a "
+        "measurement or a projection.",
     )
 
 

@@ -118,8 +118,10 @@ def efficiency_by_class(inp: ReportInputs) -> Section:
         "efficiency_by_class",
         partial(charts.efficiency, bars),
         caption="Achieved throughput over the chip's spec peak (dense peak of the dtype for compute-bound work, "
-        "HBM bandwidth for memory-bound work), the best figure per chip and class; hatched bars are "
-        "published measurements (labelled with their group), solid bars runs made here.",
+        "HBM bandwidth for memory-bound work, the link's per-direction bandwidth for 8-GPU collectives), the "
+        "best figure per chip and class: a mark per class, hollow for published measurements, filled for "
+        "runs made here. Marks right of the dashed 100 % line exceed the spec figure (an all-reduce with "
+        "NVLink SHARP reduces in the switch, so its bus bandwidth can pass the wire's); none is cut off.",
     )
     return Section(
         "efficiency_by_class",
@@ -149,6 +151,10 @@ def rooflines(inp: ReportInputs) -> Section:
         }
         for c in inp.chips
     ]
+    # a chip's figure only when it has a point to show (measured on it or projected onto it from a GPU run):
+    # the roofs alone are the table and the overlay at the top
+    with_points = {m.chip_id for m in inp.analysis.measured if m.flops > 0}
+    with_points |= {p.chip_id for p in inp.projections if p.status == "ok" and p.flops > 0}
     figures = [
         Plot(
             f"roofline_{slug(c.id)}",
@@ -157,14 +163,20 @@ def rooflines(inp: ReportInputs) -> Section:
             formats=("svg",),
         )
         for c in inp.chips
-        if c.bandwidth_tbps and c.peak_tflops.get("bf16")
+        if c.bandwidth_tbps and c.peak_tflops.get("bf16") and c.id in with_points
     ]
+    points = (
+        f"One roofline figure per chip with points ({len(figures)}), measured here and projected from the "
+        "GPU runs, as SVG files."
+        if figures
+        else "No GPU run yet, so no chip has a measured or projected point: no per-chip figure is drawn (the "
+        "roofs of the articles' chips are on the overlay at the top)."
+    )
     return Section(
         "rooflines",
         "Rooflines per chip",
         "Spec roofs of every chip (`specs/chips.toml`): dense peaks, HBM bandwidth and the bf16 ridge point "
-        "`P/BW` (left of it a kernel is bandwidth-bound). One roofline figure per chip, with the measured and "
-        "projected points, as SVG files.",
+        "`P/BW` (left of it a kernel is bandwidth-bound). " + points,
         pd.DataFrame(rows, columns=ROOF_COLUMNS),
         plots=figures,
     )
