@@ -133,10 +133,3 @@ def test_an_unexpected_exception_is_not_status_1(capsys, monkeypatch):
     assert code == EXIT_INTERNAL != 1
     assert len(err) == 1 and err[0].startswith("gpucompare: internal error: KeyError: 'size_bytes' at ")
 
-
-def test_tier_gpu_without_a_gpu_is_an_environment_problem(capsys):
-    from gpucompare.hw import has_gpu
-
-    if has_gpu():
-        pytest.skip("checks the refusal on a machine without a GPU")
-    _one_error(["run", "--tier", "gpu", "--out", "unused"], capsys, "needs a CUDA GPU", status=3)
