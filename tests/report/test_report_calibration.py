@@ -28,7 +28,14 @@ def test_validation_section_and_plot(sections):
     assert set(s.display.klass) >= {"compute-bound GEMM", "overall"}
     assert "10 % goal" in s.readme_note
     fig = s.plots[0].draw()
-    ax = fig.axes[0]
-    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "±10 %" in labels and "h20" in labels
+    tflops, gbps = fig.axes[:2]  # one panel per unit: TFLOP/s and GB/s never share an axis
+    assert tflops.get_xscale() == "log" and tflops.get_yscale() == "log"
+    assert "TFLOP/s" in tflops.get_xlabel() and "GB/s" in gbps.get_xlabel()
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "predicted = published (grey: ±10 %)" in labels and "h20" in labels
+    # a chip has one colour-marker pair of its own
+    styles = [(h.get_color(), h.get_marker()) for h in fig.legends[0].legend_handles if h.get_marker() != "None"]
+    assert len(styles) == len(set(styles))
+    # the outliers are labelled with their chip and error (b200's FlashAttention-2 figure: far above)
+    notes = [t.get_text() for t in tflops.texts]
+    assert any(n.startswith("b200 +") for n in notes) and all(n.endswith("%") for n in notes)
