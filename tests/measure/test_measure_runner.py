@@ -214,11 +214,12 @@ def test_summary_table_and_percent_of_peak():
     }
     assert runner.percent_of_peak(base) == pytest.approx(25.0)
     assert runner.percent_of_peak({**base, "intent": "compute", "tflops": 0.05}) == pytest.approx(50.0)
+    gpu = {**base, "mode": "gpu"}  # a CPU run's % of peak is not shown (its peak is no roof to judge by)
     text = runner.format_summary(
         [
-            base,
+            gpu,
             {
-                **base,
+                **gpu,
                 "impl": "torch",
                 "status": "failed",
                 "median_s": None,

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from gpucompare import console
+from gpucompare import console, fmt
 from gpucompare.console import format_seconds
+from gpucompare.results.store import is_pipeline_check
 
 
 def percent_of_peak(record: Mapping[str, Any]) -> float | None:
@@ -27,10 +28,22 @@ def format_throughput(record: Mapping[str, Any]) -> str:
         return "-"
     coll = record.get("collective") or {}
     if record.get("intent") == "communication" and coll.get("busbw_gbps") is not None:
-        return f"{coll['busbw_gbps']:.4g} GB/s bus"
+        return fmt.rate(coll["busbw_gbps"], "GB/s bus")
     if record.get("intent") in ("memory", "communication"):
-        return f"{record['gbps']:.4g} GB/s"
-    return f"{record['tflops']:.4g} TFLOP/s"
+        return fmt.rate(record["gbps"], "GB/s")
+    return fmt.rate(record["tflops"], "TFLOP/s")
+
+
+def _grouped_skips(records: list[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], dict[str, list[str]]]:
+    """The records to list one by one, and the skipped ones sharing a reason with another, by reason (one
+    line per reason: 24 collectives skipped for want of a launcher are one line, not 24)."""
+    by_reason: dict[str, list[Mapping[str, Any]]] = {}
+    for r in records:
+        if r.get("status") == "skipped":
+            by_reason.setdefault(r.get("reason") or "", []).append(r)
+    shared = {reason: rs for reason, rs in by_reason.items() if len(rs) > 1}
+    kept = [r for r in records if not (r.get("status") == "skipped" and (r.get("reason") or "") in shared)]
+    return kept, {reason: [str(r.get("workload")) for r in rs] for reason, rs in shared.items()}
 
 
 def summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60) -> list[console.Block]:
@@ -48,7 +61,8 @@ def summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60) -> lis
         console.Column("% peak", "right", fmt=".1f"),
         console.Column("status", wrap=True, colored=True),
     )
-    for r in records:
+    kept, skips = _grouped_skips(records)
+    for r in kept:
         status = r.get("status", "?")
         if status != "ok" and r.get("reason"):
             reason = r["reason"]
@@ -57,11 +71,24 @@ def summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60) -> lis
             *(str(r.get(k)) for k in ("workload", "impl", "shape_label", "dtype")),
             format_seconds(r.get("median_s")),
             format_throughput(r),
-            percent_of_peak(r),
+            None if is_pipeline_check(r) else percent_of_peak(r),  # a CPU's peak is no roof to judge by
             status,
         )
+    for reason, workloads in skips.items():
+        names = ", ".join(dict.fromkeys(workloads))
+        table.add_row(
+            f"{len(workloads)} cases", "-", "-", "-", None, "-", None, f"skipped: {reason} ({names})"
+        )
     statuses = (r.get("status", "?") for r in records)
-    return [table, console.counts_line(statuses, "cases", ("ok", "failed", "skipped"))]
+    blocks: list[console.Block] = [table, console.counts_line(statuses, "cases", ("ok", "failed", "skipped"))]
+    if any(is_pipeline_check(r) for r in records):
+        blocks.append(
+            console.Wrapped(
+                "cpu-fallback: a pipeline check (the kernels ran and matched the reference); CPU times say "
+                "nothing about any GPU and feed no projection, ratio or verdict"
+            )
+        )
+    return blocks
 
 
 def format_summary(records: Iterable[Mapping[str, Any]], reason_width: int = 60) -> str:
