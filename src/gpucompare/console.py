@@ -369,8 +369,11 @@ class CaseProgress:
             line = Text(f"{self._counter()} {self._label} ")
             line.append(status, style=COLORS.get(status, ""))
             line.append(f" {detail}".rstrip())
-            self._bar.console.print(line)
+            # advance and redraw first: printing redraws the bar as last rendered, so it then already counts
+            # this case (the bar and the [n/N] line agree even when a busy kernel starves rich's refresh thread)
             self._bar.advance(self._task)
+            self._bar.refresh()
+            self._bar.console.print(line)
         else:
             self.stream.write(f"{status} {detail}\n")
             self.stream.flush()
