@@ -103,3 +103,24 @@ def test_report_pair_option_picks_the_cards_pair(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli(["report", "--out", str(tmp_path), "--pair", "H100"])
     assert "is not CHIP_A,CHIP_B" in capsys.readouterr().err
+
+
+def test_no_table_a_person_reads_has_scientific_notation_or_raw_seconds(packaged):
+    import re
+
+    from gpucompare.report.format import for_people
+
+    _, md, _ = packaged
+    rows = [line for line in md.splitlines() if line.startswith("| ")]
+    text = re.sub(r"\(?https?://\S+|[\w.-]*[0-9a-f]{12,}[\w.-]*", "", "\n".join(rows))
+    assert not re.search(r"\d(\.\d+)?e[+-]?\d", text)
+    assert "klass" not in md and "| 0.0009203 |" not in md
+    import pandas as pd
+
+    shown, numeric = for_people(pd.DataFrame({"efficiency": [0.8337], "median_s": [0.00427728], "n": ["x"]}))
+    assert list(shown.iloc[0]) == ["83.4%", "4.28 ms", "x"] and list(shown.columns) == [
+        "efficiency",
+        "median",
+        "n",
+    ]
+    assert numeric == [True, True, False]

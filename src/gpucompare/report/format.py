@@ -88,6 +88,7 @@ NAMED = {
     "chip_a": "chip A",
     "chip_b": "chip B",
     "klass": "class",
+    "server_tokens_per_s": "tokens/s (server)",
     "workload_class": "work",
     "ratio": "ratio (A/B)",
 }
@@ -138,7 +139,7 @@ def for_people(df: pd.DataFrame) -> tuple[pd.DataFrame, list[bool]]:
             continue
         if c in PERCENT:
             out[c] = [None if pd.isna(v) else fmt.percent(v) for v in df[c]]
-        elif str(c).endswith("_s") and str(c) not in NAMED:
+        elif str(c).endswith("_s") and not str(c).endswith("_per_s") and str(c) not in NAMED:
             out[c] = [None if pd.isna(v) else fmt.seconds(v) for v in df[c]]
             names[c] = str(c).removesuffix("_s")
     return out.rename(columns=names), numeric

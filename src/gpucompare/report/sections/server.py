@@ -78,10 +78,10 @@ def server_table(inp: ReportInputs) -> Section:
         ]
     ].rename(
         columns={
-            "tokens_per_s": "tokens_per_s_server",
-            "compute_s": "compute_s_layer",
-            "memory_s": "memory_s_layer",
-            "comm_s": "comm_s_layer",
+            "tokens_per_s": "server_tokens_per_s",
+            "compute_s": "compute_per_layer_s",
+            "memory_s": "memory_per_layer_s",
+            "comm_s": "link_per_layer_s",
         }
     )
     layer, dims = cfg.layer, cfg.layer.dims
