@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("GPUCOMPARE_DEBUG"):
             traceback.print_exc()
         return EXIT_INTERNAL
+    finally:
+        console.set_wide(False)  # --wide holds for this command only (main may run again in one process)
 
 
 def _where(exc: BaseException) -> str:
