@@ -37,7 +37,21 @@ from gpucompare.specs import db as chipdb  # noqa: E402
 from gpucompare.specs import published  # noqa: E402
 
 ROOT = HERE.parent
-HOSTILE_NUMBERS = ["-1", "0", "nan", "inf", "-inf", "1e400", "9" * 400, "9" * 40, "0x10", "1_000", " ", "", "2**40"]
+HOSTILE_NUMBERS = [
+    "-1",
+    "0",
+    "nan",
+    "inf",
+    "-inf",
+    "1e400",
+    "9" * 400,
+    "9" * 40,
+    "0x10",
+    "1_000",
+    " ",
+    "",
+    "2**40",
+]
 HOSTILE_NAMES = [
     "",
     " ",
@@ -78,7 +92,7 @@ TOML_SNIPPETS = [
     '\nvalue = "' + "9" * 1000 + '"\n',
     "\nhq = '" + "x" * 100000 + "'\n",
     "\n\x00\n",
-    "\nid = \"h20\"\n",
+    '\nid = "h20"\n',
     "\ndtype = 'fp99'\n",
     "\nvalue = -1\n",
     "\nvalue = 10000000000000000000000\n",
@@ -123,7 +137,9 @@ def _mutate_json(obj, rng: random.Random, n: int = 2):
         elif op == "wrap":
             parent[path[-1]] = [parent[path[-1]]]
         elif op == "add" and isinstance(parent, dict):
-            parent[rng.choice(("zz", "collective", "chip_id", "size_bytes"))] = copy.deepcopy(rng.choice(JSON_HOSTILE))
+            parent[rng.choice(("zz", "collective", "chip_id", "size_bytes"))] = copy.deepcopy(
+                rng.choice(JSON_HOSTILE)
+            )
         else:
             parent[path[-1]] = copy.deepcopy(rng.choice(JSON_HOSTILE))
     return obj
@@ -255,7 +271,18 @@ def _num(rng):
     return rng.choice([*HOSTILE_NUMBERS, str(rng.randint(-5, 100)), f"{rng.uniform(-1, 1e3):g}"])
 
 
-VALID_CHIPS = ["h20", "h100", "h200", "b200", "a100", "ascend-910c", "mi300x", "H20", "NVIDIA H100 PCIe", "l40s"]
+VALID_CHIPS = [
+    "h20",
+    "h100",
+    "h200",
+    "b200",
+    "a100",
+    "ascend-910c",
+    "mi300x",
+    "H20",
+    "NVIDIA H100 PCIe",
+    "l40s",
+]
 
 
 def _name(rng):
@@ -268,6 +295,7 @@ def _maybe(rng, p, *args):
 
 def argv_for(command: str, inp: Inputs) -> list[str]:
     rng = inp.rng
+
     def runs() -> list[str]:
         return ["--runs", inp.run_folder()]
 
@@ -347,7 +375,11 @@ def one_call(argv: list[str]) -> tuple[str, int | None, str]:
     finally:
         signal.alarm(0)
     lines = [line for line in err.getvalue().splitlines() if line.strip()]
-    bad = [line for line in lines if not line.startswith(("gpucompare", "usage:", "  ")) and "Traceback" not in line]
+    bad = [
+        line
+        for line in lines
+        if not line.startswith(("gpucompare", "usage:", "  ")) and "Traceback" not in line
+    ]
     if rc == 70 or any("Traceback" in line for line in lines):
         return "traceback", rc, err.getvalue()[-400:]
     if bad:

@@ -140,7 +140,6 @@ def test_an_unexpected_exception_is_not_status_1(capsys, monkeypatch):
     assert len(err) == 1 and err[0].startswith("gpucompare: internal error: KeyError: 'size_bytes' at ")
 
 
-
 # ---------------------------------------------------------------- records
 
 

@@ -76,7 +76,7 @@ def test_diff_and_project_escape_record_strings(tmp_path, capsys):
 
 def test_records_csv_neutralises_formulas_and_round_trips(tmp_path):
     def hostile(records):
-        records[0]["shape_label"] = "=HYPERLINK(\"http://x\")"
+        records[0]["shape_label"] = '=HYPERLINK("http://x")'
         records[2]["reason"] = "@SUM(1)"
         records[3]["reason"] = "'already quoted"
         return records

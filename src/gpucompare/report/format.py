@@ -156,7 +156,7 @@ def csv_text(df: pd.DataFrame) -> str:
     from gpucompare.sanitize import csv_cell
 
     df = df.copy()
-    for i, col in enumerate(df.columns):
+    for i in range(df.shape[1]):
         column = df.iloc[:, i]
         if column.dtype == object or pd.api.types.is_string_dtype(column):
             df.isetitem(i, column.map(csv_cell))
