@@ -258,6 +258,11 @@ class _EntryReader:
 
     def metric(self, workload: str, shape: Mapping[str, Any]) -> str:
         metric = self.choice("metric", METRICS)
+        wl = _registry().get(workload)
+        if wl is not None and self.raw["dtype"] not in wl.dtypes and metric != "gbps":
+            raise self.fail(
+                "metric", f"{workload!r} does not measure {self.raw['dtype']!r}: only its GB/s figure is usable"
+            )
         if metric == "tflops" and workload in _registry():
             from gpucompare.workloads import Shape
 
