@@ -45,7 +45,7 @@ def _line(p) -> str:
     if p.expected_rel_error is not None and p.expected_p90 is not None:
         err = f"±{p.expected_rel_error:.0%} (p90 {p.expected_p90:.0%}, n={p.expected_n})"
     else:
-        err = "not known (no ±)"
+        err = "not known"
     label = "INDICATIVE projection" if p.indicative else "PROJECTED"
     return (
         f"{p.chip} {p.workload} {p.dtype}: {label} {p.time_s * 1e3:.4g} ms ({rate}), {p.bound}-bound, "

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from gpucompare.dtypes import BITS
-from gpucompare.model.calibration import Calibration, Target, estimate, fit
+from gpucompare.model.calibration import Calibration, Target, comparable_size, estimate, fit
 from gpucompare.model.evidence import Observation, observations, validation_class
 from gpucompare.model.families import best_family
 from gpucompare.model.loco import p90
@@ -85,6 +85,7 @@ def _own_chip_rows(obs: Sequence[Observation]) -> list[CellRow]:
             for p in obs
             if p.id != o.id and p.chip == o.chip and p.workload == o.workload and p.implementation == o.implementation
             and BITS.get(p.dtype) == BITS.get(o.dtype) and p.bound == o.bound
+            and (o.bound != "memory" or comparable_size(p, o.bytes))
         ]  # fmt: skip
         if not peers:
             continue
@@ -136,7 +137,7 @@ def projection_rows(
         train = [o for o in obs if o.chip != chip]
         cal = fits.setdefault(chip, fit(train, db, excluded=(chip,)))
         first = best[0]
-        est = estimate(Target(chip, workload, first.shape, first.dtype), bound, train, cal, db)
+        est = estimate(Target(chip, workload, first.shape, first.dtype), bound, train, cal, db, first.bytes)
         pred = est.e if est else None
         naive = est.naive if est else None
         rows.append(

@@ -21,13 +21,17 @@ from gpucompare.specs import Chip, ChipDB
 
 EXPLANATION: tuple[str, ...] = (
     "A workload's time on chip X is its roofline time divided by an efficiency: t = max(F/P_X, B/BW_X) / e.",
-    "e comes from the closest evidence on the same bound: the chip's own figures, else other chips' figures "
-    "from the same script (same workload, dtype and shape first), then any script.",
+    "e comes from the closest evidence on the same bound and implementation family: the chip's own figures, else "
+    "other chips' figures from the same script, then the same family; another family only through a factor "
+    "fitted on chips that published both (with its own leave-one-out error); a projection of this project's "
+    "workload takes each chip's best published kernel. Unrepresentative entries are never evidence.",
     "Compute efficiency is not copied across chips: it scales as (TDP / peak)^beta, the power a chip has per "
     "TFLOP/s of peak (capped chips such as the H20 run near their peak, power-limited ones do not).",
     "beta is fitted by least squares within scripts (same group and shape), never on the chip predicted; "
-    "memory efficiency is copied unchanged (no chip figure was found that predicts it).",
-    "The naive baseline is the same evidence with the efficiency copied unchanged (beta = 0).",
+    "memory efficiency is copied unchanged from figures of comparable size (no per-chip memory term: no chip "
+    "figure was found that predicts it).",
+    "The naive baseline is the same evidence with the efficiency copied unchanged (beta = 0); every projection "
+    "quotes the leave-one-chip-out median and p90 |error| of its class and level, with n, or no ±.",
 )
 
 
@@ -215,13 +219,29 @@ def _level_evidence(
     return [o for o in ev if o.implementation == factor.src], factor
 
 
+#: Memory-bound evidence is taken from calls of comparable size: within this factor of the target's bytes.
+BYTES_SPAN = 8.0
+
+
+def comparable_size(o: Observation, nbytes: float | None) -> bool:
+    """A memory-bound figure speaks for a call of about its own size (small calls are latency-bound): bytes
+    within :data:`BYTES_SPAN` of the target's (a figure without byte counts, STREAM's GB/s, always)."""
+    return not nbytes or not o.bytes or 1 / BYTES_SPAN <= o.bytes / nbytes <= BYTES_SPAN
+
+
 def estimate(
-    target: Target, bound: str, pool: Sequence[Observation], cal: Calibration, db: ChipDB
+    target: Target,
+    bound: str,
+    pool: Sequence[Observation],
+    cal: Calibration,
+    db: ChipDB,
+    nbytes: float | None = None,
 ) -> Estimate | None:
     """The efficiency on ``bound`` for ``target`` from the closest level of :data:`LEVELS` with evidence;
-    None when no observation of that bound matches any level."""
+    None when no observation of that bound matches any level. ``nbytes``: the target's bytes (memory-bound
+    evidence is then of comparable size, :func:`comparable_size`)."""
     chip = db.get(target.chip)
-    same_bound = [o for o in pool if o.bound == bound]
+    same_bound = [o for o in pool if o.bound == bound and (bound != "memory" or comparable_size(o, nbytes))]
     for level, match in LEVELS:
         if level.startswith("same script") and target.group is None:
             continue

@@ -101,7 +101,7 @@ def predict_target(
         status = "unsupported" if "unsupported" in terms else "unknown"
         return Prediction(**base, status=status, reason=terms)
     bound = "compute" if terms[0] >= terms[1] else "memory"
-    est = estimate(target, bound, pool, cal, db)
+    est = estimate(target, bound, pool, cal, db, nbytes=nbytes or None)
     if est is None:
         return Prediction(**base, status="no-evidence", bound=bound, reason=f"no {bound}-bound evidence")
     evidence = [_label(o, est, chip.id) for o in est.evidence]
