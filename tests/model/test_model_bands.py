@@ -94,3 +94,29 @@ def test_factor_between_families_and_its_leave_one_out_error():
     assert fit_factor(pool[:2], "fa2", "fa3").loo is None  # one chip: error unknown
     assert fit_factor(pool, "fa2", "cudnn") is None
     assert {o.implementation for o in best_family(pool) if o.chip == "a"} == {"fa3"}
+
+
+def test_memory_bound_evidence_is_of_comparable_size():
+    from gpucompare.model.calibration import comparable_size
+    from gpucompare.model.evidence import decode_bytes
+
+    big = _o("a", "fa3", 0.8)
+    big = Observation(**{**big.__dict__, "bytes": 8e9, "bound": "memory"})
+    assert comparable_size(big, 2e9) and not comparable_size(big, 4e6)
+    assert comparable_size(Observation(**{**big.__dict__, "bytes": 0.0}), 4e6)  # STREAM GB/s: no count
+    # an fp8 KV cache moves half the bytes of an fp16 one (the size comparison of GB/s-only figures)
+    shape = {"batch": 1, "hq": 32, "hkv": 4, "L": 4096, "d": 128}
+    assert decode_bytes("decode_attention", shape, "fp8") * 2 == decode_bytes(
+        "decode_attention", shape, "fp16"
+    )
+    assert decode_bytes("copy", {"N": 8}, "fp64") == 0.0
+
+
+def test_unrepresentative_collectives_are_not_communication_evidence():
+    from gpucompare.model import comm
+    from gpucompare.specs.published import load_published
+
+    entries = [e for e in load_published() if e.workload == "collective"]
+    points = comm.published_points(entries)
+    assert len(points) == sum(e.representative for e in entries) < len(entries)
+    assert all("nccl-issue-h800" not in p.evidence for p in points)

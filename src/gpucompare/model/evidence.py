@@ -112,6 +112,28 @@ def roofline_terms(chip: Chip, flops: float, nbytes: float, dtype: str) -> tuple
     return t_c, t_m
 
 
+def _bytes_or_zero(e: PublishedEntry) -> float:
+    return decode_bytes(e.workload, e.shape, e.dtype)
+
+
+def decode_bytes(workload: str, shape: Mapping[str, Any], dtype: str) -> float:
+    """About the bytes a decode figure given as GB/s only moves: its workload's cost model in fp16 scaled to
+    the dtype's element size (an fp8 KV cache: 1 byte an element); 0 otherwise (STREAM's GB/s is the benchmark's own count). Only
+    the size comparison of memory-bound evidence uses it (a small decode call is latency-bound)."""
+    from gpucompare.workloads import get_workload
+    from gpucompare.workloads.base import Shape
+
+    if validation_class(workload) != "decode":
+        return 0.0
+    from gpucompare.dtypes import get as dtype_info
+
+    try:  # its cost model in fp16, scaled to the dtype's element size: the size to within the output's share
+        fp16 = get_workload(workload).bytes(Shape("given", dict(shape)), "fp16")
+        return float(fp16) * dtype_info(dtype).bytes / 2
+    except (KeyError, ValueError):
+        return 0.0
+
+
 def _entry_time(e: PublishedEntry, flops: float, nbytes: float) -> float | str:
     if e.metric == "time_s":
         return e.value
@@ -135,7 +157,7 @@ def from_entry(e: PublishedEntry, db: ChipDB) -> Observation | str:
         if e.metric != "gbps" or not chip.bandwidth_tbps:
             return f"{e.dtype} {e.workload}: only a GB/s figure on a chip with a known bandwidth is usable"
         eff = e.value / (chip.bandwidth_tbps * 1e3)
-        return Observation(**base, efficiency=eff, bound="memory", flops=0.0, bytes=0.0)
+        return Observation(**base, efficiency=eff, bound="memory", flops=0.0, bytes=_bytes_or_zero(e))
     flops, nbytes = work(e.workload, e.shape, e.dtype)
     terms = roofline_terms(chip, flops, nbytes, e.dtype)
     t = _entry_time(e, flops, nbytes)

@@ -13,7 +13,14 @@ from typing import Any
 
 from gpucompare.errors import GpucompareError
 from gpucompare.model.calibration import Calibration, Estimate, Target, estimate
-from gpucompare.model.evidence import Observation, observations, roofline_terms, shape_text, work
+from gpucompare.model.evidence import (
+    Observation,
+    decode_bytes,
+    observations,
+    roofline_terms,
+    shape_text,
+    work,
+)
 from gpucompare.model.roofline import TERA
 from gpucompare.specs import ChipDB, load_chips
 from gpucompare.specs.published import PublishedEntry, load_published
@@ -93,7 +100,7 @@ def predict_target(
     base = dict(chip=chip.id, workload=target.workload, shape=dict(target.shape), dtype=target.dtype)
     if gbps_only:
         terms: tuple[float, float] | str = (0.0, 1.0) if chip.bandwidth_tbps else f"{chip.id}: no bandwidth"
-        flops = nbytes = 0.0
+        flops, nbytes = 0.0, decode_bytes(target.workload, target.shape, target.dtype)  # size only
     else:
         flops, nbytes = work(target.workload, target.shape, target.dtype)
         terms = roofline_terms(chip, flops, nbytes, target.dtype)
