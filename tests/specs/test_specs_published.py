@@ -326,3 +326,13 @@ def test_cli_bad_file_is_one_line_exit_2(capsys, tmp_path):
     rc, _, err = _run(capsys, "published", "--file", str(path))
     assert rc == 2
     assert "entry 'e1', field 'chip'" in err and err.count("\n") == 1
+
+
+def test_a_serving_entry_is_accepted_before_the_workload_is_registered(tmp_path):
+    """serving24 appends ``workload = "serving"`` tokens/s entries: the reader must not block them."""
+    entry = GOOD_ENTRY.replace('workload = "gemm"', 'workload = "serving"')
+    entry = entry.replace('metric = "tflops"', 'metric = "tokens_per_s"').replace(
+        "shape = { M = 4096, N = 4096, K = 4096 }", 'shape = { model = "llama3-70b", batch = 64 }'
+    )
+    (e,) = _ledger(tmp_path, entry)
+    assert e.workload == "serving" and e.metric == "tokens_per_s" and e.representative
