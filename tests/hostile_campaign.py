@@ -378,7 +378,7 @@ def one_call(argv: list[str]) -> tuple[str, int | None, str]:
     bad = [
         line
         for line in lines
-        if not line.startswith(("gpucompare", "usage:", "  ")) and "Traceback" not in line
+        if not line.startswith(("gpucompare", "usage:", "note:", "  ")) and "Traceback" not in line
     ]
     if rc == 70 or any("Traceback" in line for line in lines):
         return "traceback", rc, err.getvalue()[-400:]
