@@ -38,6 +38,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from gpucompare import fmt as numbers
+from gpucompare.sanitize import terminal as _safe
 
 PLAIN_TEXT_WIDTH = 110
 """Where :class:`Wrapped` text wraps in plain output (a terminal wraps it at its own width)."""
@@ -103,7 +104,7 @@ class Table:
     def add_row(self, *values: Any) -> None:
         if len(values) != len(self.columns):
             raise ValueError(f"a row of {len(values)} cells for {len(self.columns)} columns")
-        self.rows.append(tuple(col.text(v) for col, v in zip(self.columns, values)))
+        self.rows.append(tuple(_safe(col.text(v)) for col, v in zip(self.columns, values)))
 
     def fit(self, width: int) -> tuple[Table, list[str]]:
         """This table narrowed to ``width``: droppable columns hidden (highest ``drop`` first, the rightmost of
@@ -175,7 +176,7 @@ class Wrapped:
 
     def lines(self, width: int) -> list[str]:
         pad = " " * self.indent
-        return textwrap.wrap(self.text, width=width, initial_indent=pad, subsequent_indent=pad) or [""]
+        return textwrap.wrap(_safe(self.text), width=width, initial_indent=pad, subsequent_indent=pad) or [""]
 
 
 Block = str | Table | Wrapped
@@ -242,7 +243,7 @@ def output_width(stream: TextIO | None = None) -> int | None:
 def fit_lines(text: str, width: int | None, indent: int = 0) -> list[str]:
     """``text`` as lines of at most ``width`` characters (None: one line), each indented by ``indent``; a
     word longer than the width (a URL) is broken."""
-    pad = " " * indent
+    pad, text = " " * indent, _safe(text)
     if width is None:
         return [pad + text]
     return textwrap.wrap(text, max(width, 20), initial_indent=pad, subsequent_indent=pad + "  ") or [""]
@@ -280,9 +281,9 @@ def render(*blocks: Block) -> str:
         elif isinstance(block, Wrapped):
             out += block.lines(min(PLAIN_TEXT_WIDTH, width or PLAIN_TEXT_WIDTH))
         elif width is not None and len(block) > width:  # a long line wraps at COLUMNS (words kept whole)
-            out += textwrap.wrap(block, width, break_long_words=False, break_on_hyphens=False) or [""]
+            out += textwrap.wrap(_safe(block), width, break_long_words=False, break_on_hyphens=False) or [""]
         else:
-            out.append(block)
+            out.append(_safe(block))
     return "\n".join(out)
 
 
@@ -307,7 +308,7 @@ def echo(*blocks: Block, file: TextIO | None = None) -> None:
             for line in block.lines(max(console.width - 1, 20)):
                 console.print(Text(line), soft_wrap=True)
         else:
-            console.print(Text(block))
+            console.print(Text(_safe(block)))
 
 
 # ---------------------------------------------------------------- progress of `gpucompare run`

@@ -65,7 +65,7 @@ def _shape_text(shape: Mapping[str, Any]) -> str:
 def _band(value: float, err: float | None) -> tuple[float | None, float | None]:
     if err is None or not math.isfinite(err):
         return None, None
-    return value * (1 - err), value * (1 + err)
+    return value * max(1 - err, 0.0), value * (1 + err)
 
 
 class Model:
@@ -80,19 +80,24 @@ class Model:
         self.cal = fit(self.pool, self.db)
 
     def kernel(self, chip: Chip, workload: str, shape: Mapping[str, Any], dtype: str) -> Expectation:
-        """The expectation of one kernel (its rate: TFLOP/s when compute-bound, GB/s when memory-bound)."""
-        from gpucompare.model.loco import expected_error
-        from gpucompare.model.predict import Target, predict_target
+        """The expectation of one kernel (its rate: TFLOP/s when compute-bound, GB/s when memory-bound); the
+        band is the model's p90 error of the prediction's class and level (leave one chip out)."""
+        from gpucompare.model.predict import Target, predict_target, with_error
 
         p = predict_target(Target(chip.id, workload, dict(shape), dtype), self.pool, self.cal, self.db)
         text = _shape_text(shape)
         if p.status != "ok" or p.time_s is None:
             return Expectation(chip.id, workload, text, dtype, "", None, band=f"{p.status}: {p.reason}")
+        p = with_error(p)
         memory = p.bound == "memory" or not p.tflops
         unit, value = ("GB/s", p.gbps) if memory else ("TFLOP/s", p.tflops)
-        err, basis = expected_error(workload, p.level or "")
-        low, high = _band(value, err)
-        band = f"±{fmt.percent(err, 2)} ({basis})" if err is not None else f"no band: {basis}"
+        low, high = _band(value, p.expected_p90)
+        if p.expected_p90 is not None:
+            band = f"±{fmt.percent(p.expected_p90, 2)} (p90 error; median {fmt.percent(p.expected_rel_error, 2)}, n={p.expected_n})"
+        else:
+            band = f"no band: {p.expected_error_basis}"
+        if p.indicative:
+            band += f"; indicative only: {p.indicative_why}"
         first = p.evidence[0].split("; published:", 1)[0] if p.evidence else "no evidence line"
         evidence = f"{fmt.percent(p.efficiency)} of roofline from '{p.level}' ({p.evidence_kind}); {first}"
         return Expectation(chip.id, workload, text, dtype, unit, value, low, high, band, evidence)

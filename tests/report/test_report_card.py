@@ -61,22 +61,26 @@ def test_card_comes_first_in_both_documents(packaged):
 
 
 def test_an_indicative_or_inverting_projection_is_never_the_cards_number():
+    cal = "model: calibrated projection"
     figs = [
         _fig("gemm", "spec", 6.69),
-        _fig("gemm", "projected", 5.9, indicative=True),
+        _fig("gemm", "projected", 5.9, source=cal, indicative="h20: p90 error 31 % above 25 %"),
         _fig("attention", "spec", 6.69),
-        _fig("attention", "projected", 0.7, inverts_spec=True),
+        _fig("attention", "projected", 0.7, source=cal, flag="reverses the spec order beyond its error"),
         _fig("decode", "spec", 1.2),
-        _fig("decode", "projected", 1.19, error=0.05, detail="calibrated model, decode shape: x"),
+        _fig("decode", "projected", 1.19, source=cal, detail="calibrated model, decode shape: ±5% (p90 9%, n=6)"),
+        _fig("bandwidth", "spec", 1.2),
+        _fig("bandwidth", "projected", 1.19, source="model: roofline at spec peaks"),  # not calibrated
     ]
     card = verdict_card("A", "B", "a", "b", figs, [CLAIM])
     gemm, attn, decode = (_line(card, w) for w in ("training compute", "prefill (attention)", "decode"))
     assert (gemm.basis, gemm.ratio, gemm.verdict) == ("spec", 6.69, "holds")
-    assert "projected 5.90× (indicative: weak evidence)" in gemm.aside
-    assert attn.basis == "spec" and "inverts the spec order" in attn.aside
+    assert "projected 5.90× (indicative: h20: p90 error 31 % above 25 %)" in gemm.aside
+    assert attn.basis == "spec" and "flagged: reverses the spec order" in attn.aside
     # a firm projection is the number; its shape and expected error are said
     assert decode.basis == "projected" and decode.ratio == 1.19 and decode.verdict == "does not hold"
-    assert "decode shape" in decode.rests_on and "expected error about 5%" in decode.rests_on
+    assert "decode shape" in decode.rests_on and "±5% (p90 9%, n=6)" in decode.rests_on
+    assert _line(card, "memory bandwidth").basis == "spec"  # the roofline at spec peaks is no calibration
     # a class without a figure says so, with no verdict
     link = _line(card, "8-GPU link")
     assert link.ratio is None and link.verdict == "" and "no figure" in card_markdown(card)

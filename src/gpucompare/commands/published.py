@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from gpucompare import console
+from gpucompare import console, fmt
 from gpucompare.errors import GpucompareError
 from gpucompare.specs.db import load_chips
 from gpucompare.specs.published import PublishedEntry, load_published
@@ -39,7 +39,14 @@ def _shape(e: PublishedEntry) -> str:
 
 
 def _value(e: PublishedEntry) -> str:
-    return f"{e.value:g} {UNITS[e.metric]}"  # as published (up to 6 significant digits)
+    """The figure as published (up to 6 significant digits), a time in the unit that reads (8.2464 µs)."""
+    if e.metric == "time_s":
+        return fmt.seconds(e.value, 6)
+    return f"{fmt.number(e.value, 6)} {UNITS[e.metric]}"
+
+
+def _use(e: PublishedEntry) -> str:
+    return "yes" if e.representative else "UNREPRESENTATIVE"
 
 
 def _records(entries: list[PublishedEntry], width: int) -> list[str]:
@@ -47,7 +54,9 @@ def _records(entries: list[PublishedEntry], width: int) -> list[str]:
     lines = []
     for e in entries:
         lines += console.fit_lines(f"{e.id}: {e.chip} {e.workload} {e.dtype} {_value(e)}", width)
-        lines += console.fit_lines(f"shape {_shape(e)}; group {e.group}; {e.confidence}", width, 4)
+        lines += console.fit_lines(
+            f"shape {_shape(e)}; group {e.group}; {e.implementation}; evidence: {_use(e)}", width, 4
+        )
         extra = f"; derived: {e.derived}" if e.derived else ""
         lines += console.fit_lines(f"{e.evidence}{extra}", width, 4)
     return lines
@@ -56,9 +65,10 @@ def _records(entries: list[PublishedEntry], width: int) -> list[str]:
 def format_table(entries: list[PublishedEntry], width: int | None = None) -> str:
     """A plain-text listing: one line of figures per entry, then its source and place (published). With
     ``width`` narrower than that listing: one block per entry, wrapped to ``width``."""
-    head = ["id", "chip", "workload", "dtype", "shape", "published value", "group", "confidence"]
+    head = ["id", "chip", "workload", "dtype", "shape", "published value", "group", "implementation", "evidence"]
     rows = [head] + [
-        [e.id, e.chip, e.workload, e.dtype, _shape(e), _value(e), e.group, e.confidence] for e in entries
+        [e.id, e.chip, e.workload, e.dtype, _shape(e), _value(e), e.group, e.implementation, _use(e)]
+        for e in entries
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = []
@@ -79,6 +89,13 @@ def format_table(entries: list[PublishedEntry], width: int | None = None) -> str
         "Compare figures within one group (same script or harness).",
         width,
     )
+    bad = sum(not e.representative for e in entries)
+    if bad:
+        lines += console.fit_lines(
+            f"{bad} of them UNREPRESENTATIVE (their source reports a regression, a bug or a low figure): listed, "
+            "never efficiency evidence unless --include-unrepresentative is given to predict/validate.",
+            width,
+        )
     return "\n".join(lines)
 
 

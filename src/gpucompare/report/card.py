@@ -57,8 +57,10 @@ class VerdictCard:
 
 
 def firm(f: PairFigure) -> bool:
-    """Whether a projected figure may stand as a firm number (the one place the card asks the model)."""
-    return f.basis == "projected" and f.ratio is not None and not f.indicative and not f.inverts_spec
+    """Whether a projected figure may stand as a firm number (the one place the card asks the model): the
+    calibrated model's, neither indicative (weak evidence) nor flagged (inverting the spec order)."""
+    calibrated = f.source.startswith("model: calibrated")
+    return f.basis == "projected" and f.ratio is not None and calibrated and not f.indicative and not f.flag
 
 
 def ratio_claim(claims: Sequence[Mapping[str, Any]], a: str, b: str) -> tuple[Mapping[str, Any], bool] | None:
@@ -86,8 +88,7 @@ def _rests_on(f: PairFigure) -> str:
         link = f"[{group}]({f.url})" if f.url else group
         return f"published ({link}, same script): {f.detail.split(': ', 1)[-1]}"
     if f.basis == "projected":
-        err = f"expected error about {f.error:.0%}" if f.error is not None else "error not validated"
-        return f"projected ({f.detail.split(': ', 1)[0]}; {err})"
+        return f"projected ({f.detail})"
     if f.basis == "spec":
         return f"spec: {f.detail}"
     return f"measured here: {f.detail}"
@@ -98,7 +99,12 @@ def _aside(proj: PairFigure | None, chosen: PairFigure | None) -> str:
         return ""
     if firm(proj):
         return f"projected {times(proj.ratio)}"
-    why = "inverts the spec order" if proj.inverts_spec else "indicative: weak evidence"
+    if proj.flag:
+        why = f"flagged: {proj.flag}"
+    elif proj.indicative:
+        why = f"indicative: {proj.indicative}"
+    else:
+        why = "not calibrated"
     return f"projected {times(proj.ratio)} ({why})"
 
 
