@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(p.to_dict(), indent=2, ensure_ascii=False))
         return 0
     shape_text = ", ".join(f"{k}={v}" for k, v in shape.items())
-    blocks: list[console.Block] = [console.Wrapped(_line(p)), console.Wrapped(f"shape: {shape_text}", 2)]
+    # the first line whole (grep-able; a terminal or COLUMNS wraps it), then the shape used
+    blocks: list[console.Block] = [_line(p), console.Wrapped(f"shape: {shape_text}", 2)]
     if p.status == "ok":
         naive = p.naive_time_s
         blocks.append(console.Wrapped(f"naive (efficiency copied unchanged): {fmt.seconds(naive)}", 2))

@@ -73,6 +73,18 @@ def main(args: argparse.Namespace) -> int:
     from gpucompare.report.generate import MANIFEST
     from gpucompare.results import is_pipeline_check, load_runs
 
+    # the pairs first: a bad one is refused in one line before any run is read
+    kwargs = {}
+    if args.pairs is not None or args.pair is not None:
+        from gpucompare.specs import load_chips
+
+        db = load_chips()
+        names = ([args.pair] if args.pair else []) + list(args.pairs or report.DEFAULT_PAIRS)
+        ids = [(db.get(a).id, db.get(b).id) for a, b in names]  # unknown chip: one line
+        for a, b in ids:
+            if a == b:
+                raise GpucompareError(f"--pair(s): {a} is paired with itself; a pair compares two chips")
+        kwargs["pairs"] = list(dict.fromkeys(ids))  # the card's pair first, once
     root = Path(args.out) / "runs"
     paths = args.runs if args.runs is not None else ([root] if root.exists() else [])
     runs = load_runs(paths, include_cpu=True, allow_truncated_tail=True) if paths else []
@@ -94,17 +106,6 @@ def main(args: argparse.Namespace) -> int:
                 "--include-cpu shows them, labelled as pipeline checks",
                 file=sys.stderr,
             )
-    kwargs = {}
-    if args.pairs is not None or args.pair is not None:
-        from gpucompare.specs import load_chips
-
-        db = load_chips()
-        names = ([args.pair] if args.pair else []) + list(args.pairs or report.DEFAULT_PAIRS)
-        ids = [(db.get(a).id, db.get(b).id) for a, b in names]  # unknown chip: one line
-        for a, b in ids:
-            if a == b:
-                raise GpucompareError(f"--pair(s): {a} is paired with itself; a pair compares two chips")
-        kwargs["pairs"] = list(dict.fromkeys(ids))  # the card's pair first, once
     written = report.generate(
         Path(args.out), runs, include_cpu=args.include_cpu, plots=not args.no_plots, **kwargs
     )
