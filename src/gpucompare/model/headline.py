@@ -208,6 +208,7 @@ def _provider_row(r: dict) -> dict:
         "detail": r["evidence"],
         "evidence": r["basis"],
         "rel_error": r.get("rel_error"),
+        "group": r.get("group"),
     }
 
 
