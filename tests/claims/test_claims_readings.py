@@ -105,8 +105,6 @@ def test_far_more_powerful_gives_both_readings_of_legally_sold():
     assert f"holds on {exported}" in holds and f"{domestic}: compute" in fails and "1.27×" in fails
 
 
-
-
 def test_an_unsupported_dtype_is_a_win_for_the_chip_that_has_it(tmp_path):
     db = make_db(
         make_chip("new", {"bf16": 100.0, "fp8": 200.0}, 2.0),

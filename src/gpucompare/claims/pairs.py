@@ -69,7 +69,12 @@ def _caveats(a: Chip, b: Chip, basis: str) -> str:
         if basis == "tpp" and c.tpp_is_lower_bound:
             words.append(f"{c.id}'s TPP is a lower bound")
         src = c.sources.get(f"peaks.{basis}")
-        if basis in DTYPES and src is not None and src.confidence == "estimated" and c.peak(basis) is not None:
+        if (
+            basis in DTYPES
+            and src is not None
+            and src.confidence == "estimated"
+            and c.peak(basis) is not None
+        ):
             words.append(f"{c.id}'s {basis} is estimated")
     return f" ({'; '.join(words)})" if words else ""
 
@@ -224,7 +229,9 @@ def _unrepresentative(rule: PairRule, row: Any) -> str | None:
 
     for e in load_published():
         if e.group == group and getattr(e, "representative", True) is False:
-            return getattr(e, "representative_why", None) or f"ledger entry {e.id} is flagged unrepresentative"
+            return (
+                getattr(e, "representative_why", None) or f"ledger entry {e.id} is flagged unrepresentative"
+            )
     return None
 
 
@@ -254,7 +261,10 @@ def workload_entries(
         ba, bb = _field(row, "bound_a"), _field(row, "bound_b")
         verdict, why = _judge_uncertain(rule, r, basis, _field(row, "rel_error"))
         if memory_bound_not_judged(rule, ba, bb):
-            verdict, why = "context", "memory-bound on both chips: the bandwidth caveat of a compute claim, not judged"
+            verdict, why = (
+                "context",
+                "memory-bound on both chips: the bandwidth caveat of a compute claim, not judged",
+            )
         aside = _unrepresentative(rule, row)
         if aside:
             verdict, why = "context", f"not representative evidence, not judged: {aside}"

@@ -158,7 +158,9 @@ class RelationReader:
         groups = {e.group for e in load_published()}
         for group, why in raw.items():
             if group not in groups:
-                raise self.error(f"{key}.{group}", "not a group of the published ledger (specs/published.toml)")
+                raise self.error(
+                    f"{key}.{group}", "not a group of the published ledger (specs/published.toml)"
+                )
             if not isinstance(why, str) or not why.strip():
                 raise self.error(f"{key}.{group}", f"must be a non-empty reason, got {why!r}")
         return dict(raw)

@@ -121,7 +121,11 @@ def not_checkable(entries: Sequence[BasisVerdict]) -> tuple[tuple[BasisVerdict, 
     """THE rule for a claim about a capability (the ability to train, suitability for inference): what the
     sources mean rests on more than peak figures (software maturity, stability at scale), so no peak margin
     decides it. Every judged entry becomes context; the sentence gives the figures and what lacks one."""
-    shown = tuple(dataclasses.replace(e, verdict="context") if e.verdict in VERDICTS[:2] else e for e in entries)
-    figures = [e for e in shown if e.verdict == "context" and (e.ratio is not None or e.value is not None or e.label)]
+    shown = tuple(
+        dataclasses.replace(e, verdict="context") if e.verdict in VERDICTS[:2] else e for e in entries
+    )
+    figures = [
+        e for e in shown if e.verdict == "context" and (e.ratio is not None or e.value is not None or e.label)
+    ]
     unknown = [e for e in shown if e.verdict == "unknown"]
     return shown, "peak figures (context, not judged): " + _listing(figures) + _unknown_tail(unknown)
