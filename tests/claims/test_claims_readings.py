@@ -3,29 +3,15 @@ reading) that would flip it, so a test fails if the reading drifts."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
-from claims_helpers import by_basis, one_claim
+from claims_helpers import by_basis, check_id, one_claim, patched_db
 from support import make_chip, make_db
 
 from gpucompare.claims import check_claim, load_claims
 from gpucompare.errors import ClaimsError
-from gpucompare.specs import load_chips
 
-
-def _db(**peaks):
-    """The packaged chips, with some chips' peaks replaced (``h200_sxm={"bf16": 1.0}``)."""
-    chips = []
-    for c in load_chips():
-        new = peaks.get(c.id.replace("-", "_"))
-        chips.append(dataclasses.replace(c, peak_tflops={**c.peak_tflops, **new}) if new else c)
-    return make_db(*chips)
-
-
-def _check(cid: str, db=None):
-    claims = {c.id: c for c in load_claims(db=db)}
-    return check_claim(claims[cid], db=db)
+_db = patched_db
+_check = check_id
 
 
 def test_only_chip_without_licence_is_refuted_by_the_l20():

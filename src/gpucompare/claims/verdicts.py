@@ -31,7 +31,7 @@ TIE_BAND = 0.05
 
 def tie(r: float, threshold: float) -> bool:
     """Whether the ratio ``r`` equals ``threshold`` within :data:`TIE_BAND` (relative)."""
-    return abs(r - threshold) <= TIE_BAND * threshold
+    return abs(r - threshold) <= TIE_BAND * threshold * (1 + 1e-9)  # the edge is inside
 
 
 def held(ok: bool) -> str:

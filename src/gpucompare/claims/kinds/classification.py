@@ -62,7 +62,7 @@ def parse(rd: RelationReader) -> dict[str, Any]:
 
 
 def _cause_entry(a: Chip, b: Chip, rel: ClassificationRelation, spec: dict) -> BasisVerdict:
-    """The stated cause ("fewer X, making it less performant" , ``rel.cause``) must account for the effect:
+    """The stated cause ("fewer X, making it less performant", ``rel.cause``) must account for the effect:
     every other ``less_on`` ratio no smaller than the cause's (within the tie band). A chip capped beyond
     its cut (H20: 0.59× the SMs, 0.15× the compute) refutes the causal part."""
     cause = rel.cause or ""
