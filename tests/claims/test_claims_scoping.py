@@ -229,3 +229,32 @@ def test_set_aside_names_a_ledger_group(tmp_path):
     p.write_text(one_claim('["x", "y"]', rel), encoding="utf-8")
     with pytest.raises(ClaimsError, match=r"not_checked.*required with capability"):
         load_claims(p, db=db)
+
+
+# -- the checkable statements that had no claim --------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("cid", "topic", "seed"),
+    [
+        ("h200-made-in-taiwan", "supply", "001"),
+        ("china-to-review-h200-purchases", "policy", "001"),
+        ("biden-diffusion-rule-withdrawn-in-may", "policy", "000"),
+        ("offshore-cloud-access-considered-legal", "policy", "000"),
+        ("china-customs-block-h200", "policy", "002"),
+        ("china-domestic-chip-quota", "policy", "002"),
+        ("nvidia-overcame-china-backdoor-inquiry", "policy", "004"),
+    ],
+)
+def test_statements_without_a_chip_figure_are_context_with_sources(claims, cid, topic, seed):
+    c = claims[cid]
+    assert c.source.seed.startswith(seed)
+    res = check_claim(c)
+    assert res.status == "context" and res.verdict.startswith(f"context ({topic}, not a chip figure)")
+    assert c.relation.elsewhere and all(r["url"].startswith("https://") for r in c.relation.elsewhere)
+
+
+def test_the_overcome_inquiry_is_reported_differently_elsewhere(claims):
+    res = check_claim(claims["nvidia-overcame-china-backdoor-inquiry"])
+    assert "reported differently elsewhere: Reuters, via Business Standard" in res.verdict
+    assert "RTX Pro 6000D" in res.verdict
+    review = claims["china-to-review-h200-purchases"]
+    assert {s.seed[:3] for s in review.also_in} == {"000", "001"}
