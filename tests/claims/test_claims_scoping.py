@@ -258,3 +258,16 @@ def test_the_overcome_inquiry_is_reported_differently_elsewhere(claims):
     assert "RTX Pro 6000D" in res.verdict
     review = claims["china-to-review-h200-purchases"]
     assert {s.seed[:3] for s in review.also_in} == {"000", "001"}
+
+
+def test_a_ledger_entry_flagged_unrepresentative_sets_its_group_aside(claims, monkeypatch):
+    """The ledger's own flag (``representative = false``, issue 20) feeds the same rule as ``set_aside``."""
+    from types import SimpleNamespace
+
+    import gpucompare.specs.published as published
+
+    flagged = SimpleNamespace(id="x-1", group="some-script", representative=False, representative_why="low")
+    monkeypatch.setattr(published, "load_published", lambda *a, **k: [flagged])
+    res = check_claim(claims["a100-h100-older-less-powerful-than-h200"], _h100_rows)
+    row = _entries(res)["workload:gemm/M=4096,N=4096,K=4096/fp8", "h100-sxm"]
+    assert row.verdict == "context" and "low" in row.detail
