@@ -228,7 +228,8 @@ def triton_has_tma_api() -> bool:
 
 def use_hopper_path(device: torch.device | str | None) -> bool:
     """Run the Hopper kernels on ``device``? True only when Triton compiles (not the interpreter) for a
-    CUDA device of compute capability 9.x, Triton has tensor descriptors, and ``GPUCOMPARE_KERNEL_PATH``
+    CUDA device of compute capability 9.x (or a ``meta`` device while :func:`gpucompare.hw.compile_only`
+    targets one: the cache builder), Triton has tensor descriptors, and ``GPUCOMPARE_KERNEL_PATH``
     is not ``portable``. Everything else (Ampere/Ada, Blackwell until tuned there, the CPU interpreter)
     takes the portable kernels. The Hopper wrappers still fall back, per call, on inputs TMA cannot
     address (see :func:`tma_compatible`)."""
@@ -238,7 +239,9 @@ def use_hopper_path(device: torch.device | str | None) -> bool:
     if choice == "portable" or interpreting() or not triton_has_tma_api():
         return False
     dev = torch.device(device) if device is not None else None
-    if dev is None or dev.type != "cuda":
+    # meta tensors stand for the compile target's tensors while the cache builder compiles (compile_only):
+    # without this the cache would hold the portable kernels, not the ones an H100/H200 launches
+    if dev is None or not (dev.type == "cuda" or (dev.type == "meta" and compile_target() is not None)):
         return False
     cc = compute_capability(dev)
     return cc is not None and cc[0] == 9
