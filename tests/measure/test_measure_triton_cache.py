@@ -102,7 +102,7 @@ def test_group_files_of_the_wrong_type_or_with_paths_out_of_the_folder_are_refus
 
 
 def test_a_group_file_that_is_not_json_is_refused(tmp_path):
-    members = _kernel()[:2] + [(f"kernels/{HASH}/__grp__x.json", b"[" * 50_000)]
+    members = [*_kernel()[:2], (f"kernels/{HASH}/__grp__x.json", b"[" * 50_000)]
     status = tc.install(_pack(tmp_path / "g.tgz", members), tmp_path / "cache", "cuda:90")
     assert not status.used and "not a JSON group file" in status.message
 
