@@ -33,7 +33,9 @@ def _manifest(**extra) -> dict:
 
 
 def _kernel(name: str = "_copy_kernel", group: object = None) -> list[tuple[str, bytes]]:
-    children = group if group is not None else {f"{name}.cubin": f"{name}.cubin", f"{name}.json": f"{name}.json"}
+    children = (
+        group if group is not None else {f"{name}.cubin": f"{name}.cubin", f"{name}.json": f"{name}.json"}
+    )
     return [
         (f"kernels/{HASH}/{name}.cubin", b"\x7fELF cubin"),
         (f"kernels/{HASH}/{name}.json", json.dumps({"name": name}).encode()),
@@ -109,7 +111,14 @@ def test_a_group_file_that_is_not_json_is_refused(tmp_path):
 
 @pytest.mark.parametrize(
     "name",
-    ["kernels/../../etc/passwd", "/etc/passwd", "kernels/x/y", f"kernels/{HASH}/../z", f"kernels/{HASH}/a/b", "other"],
+    [
+        "kernels/../../etc/passwd",
+        "/etc/passwd",
+        "kernels/x/y",
+        f"kernels/{HASH}/../z",
+        f"kernels/{HASH}/a/b",
+        "other",
+    ],
 )
 def test_members_outside_kernels_hash_file_are_refused(tmp_path, name):
     status = tc.check(_pack(tmp_path / "n.tgz", [(name, b"x")]), "cuda:90")
@@ -156,7 +165,10 @@ def test_another_python_or_libtriton_is_named(tmp_path):
     status = tc.check(_pack(tmp_path / "py.tgz", _kernel(), other), "cuda:90")
     here = tc.build_identity()
     assert not status.used
-    assert f"built with Python 3.12 / libtriton.so ffffffffffff, this is Python {here['python']}" in status.message
+    assert (
+        f"built with Python 3.12 / libtriton.so ffffffffffff, this is Python {here['python']}"
+        in status.message
+    )
     assert tc.check(_pack(tmp_path / "same.tgz", _kernel()), "cuda:90").used
 
 
@@ -164,7 +176,9 @@ def test_an_explicit_triton_cache_that_does_not_exist_is_an_error_on_a_cpu(tmp_p
     from gpucompare import cli
 
     out = tmp_path / "runs"
-    code = cli.main(["run", "--only", "copy", "--out", str(out), "--triton-cache", str(tmp_path / "nonexistent")])
+    code = cli.main(
+        ["run", "--only", "copy", "--out", str(out), "--triton-cache", str(tmp_path / "nonexistent")]
+    )
     assert code == 2
     assert f"--triton-cache {tmp_path / 'nonexistent'}: no such file" in capsys.readouterr().err
     assert not list(out.rglob("records.jsonl"))
