@@ -193,6 +193,12 @@ def test_the_builder_takes_the_hopper_path_and_compiles_every_kernel_it_launches
                 assert names <= set(case["kernels"]), case
                 assert not PORTABLE_16BIT & set(case["kernels"]), case
     assert seen == {(w, d) for (w, dtypes) in HOPPER_KERNELS for d in dtypes}  # every family in the tier
+    # the backward's autotune key holds the dtype: bf16 is tuned (and its configs compiled) like fp16, not
+    # served the fp16 winner
+    bench = {c["case"]: c["benchmarks"] for c in report["cases"]}
+    for case, n in bench.items():
+        if case.startswith("attention_bwd-") and "-fp16-" in case:
+            assert bench[case.replace("-fp16-", "-bf16-")] == n > 0, case
     assert set().union(*HOPPER_KERNELS.values()) <= compiled
 
 

@@ -155,6 +155,13 @@ def tier_cases(
     ]
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (ptxas runs as one): a compile's cost that a
+    shared, loaded machine does not inflate the way it inflates wall time."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 class _Listener:
     """Triton's compilation listener: every compile (cache miss) and every disk-cache hit."""
 
@@ -204,7 +211,7 @@ def compile_tier(
         with _compile_only_runtime():
             cases = tier_cases(only, shapes, dtypes)
             for w, shape, dtype, impl in (cases[i] for i in pick) if pick is not None else cases:
-                before, benches, t0 = len(listener.compiled), BENCHES[0], time.perf_counter()
+                before, benches, t0, cpu0 = len(listener.compiled), BENCHES[0], time.perf_counter(), _cpu_s()
                 LAUNCHED.clear()
                 inputs = w.make_inputs(shape, dtype, "meta")
                 impl.build(inputs, dtype)()
@@ -215,6 +222,7 @@ def compile_tier(
                         "compiles": len(listener.compiled) - before,
                         "benchmarks": BENCHES[0] - benches,
                         "seconds": round(time.perf_counter() - t0, 3),
+                        "cpu_s": round(_cpu_s() - cpu0, 3),
                     }
                 )
     finally:
@@ -411,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"compiles": report["compiles"], "hits": report["hits"], "cases": len(report["cases"])}
     summary.update(jobs=ns.jobs, wall_s=round(time.perf_counter() - t0, 1), target=target_name(_TARGET[0]))
     summary["families"] = family_times(report)
+    summary["cpu_s"] = round(sum(c["cpu_s"] for c in report["cases"]), 1)
     if ns.local:
         summary["cache_dir"] = str(work.resolve())
         print(json.dumps(summary), flush=True)

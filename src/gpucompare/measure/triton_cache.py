@@ -69,7 +69,15 @@ class CacheStatus:
 
     def as_dict(self) -> dict[str, Any]:
         m = self.manifest or {}
-        keys = ("triton_version", "triton_hash", "python", "libtriton_sha256", "target", "kernels", "size_bytes")
+        keys = (
+            "triton_version",
+            "triton_hash",
+            "python",
+            "libtriton_sha256",
+            "target",
+            "kernels",
+            "size_bytes",
+        )
         return {"used": self.used, "message": self.message, **{k: m.get(k) for k in keys}}
 
 
