@@ -192,6 +192,39 @@ def triton_device_refusal(device: torch.device) -> str | None:
     return None if device.type == "cuda" else f"the Triton kernel needs a CUDA device, got {device}"
 
 
+PRUNED_CONFIGS_ENV = "GPUCOMPARE_PRUNED_CONFIGS"
+"""A smoke file (``gpucompare.measure.smoke``): the autotuners skip every config it records as error, hung or
+fault (the campaign's tier runs with it set)."""
+
+
+def config_label(kernel_name: str, config: triton.Config) -> str:
+    """How the smoke step and the pruning name one autotune config: ``"<kernel> <triton.Config>"``."""
+    return f"{kernel_name} {config}"
+
+
+def skip_pruned_configs(pruned: set[str]) -> None:
+    """Make every autotuner of this process drop the configs in ``pruned`` (:func:`config_label` names)
+    after its own pruning; a key left with no config raises, naming the kernel. Idempotent."""
+    from triton.runtime import autotuner
+
+    real = getattr(autotuner.Autotuner.prune_configs, "_gpucompare_real", autotuner.Autotuner.prune_configs)
+
+    def prune_configs(self, kwargs, *args, **more):
+        kept = [
+            c
+            for c in real(self, kwargs, *args, **more)
+            if config_label(self.base_fn.__name__, c) not in pruned
+        ]
+        if not kept:
+            raise RuntimeError(
+                f"every autotune config of {self.base_fn.__name__} was pruned by the smoke step"
+            )
+        return kept
+
+    prune_configs._gpucompare_real = real
+    autotuner.Autotuner.prune_configs = prune_configs
+
+
 def autotune_bench(kernel_call, quantiles=None):
     """The autotuner's timer: Triton's ``do_bench`` with 5 ms of warm-up and 25 ms of repetitions per
     config (Triton's defaults are 25 and 100 ms). Enough to rank configs of kernels >= 10 µs, and it

@@ -336,7 +336,11 @@ allow_{fp16,bf16}_reduced_precision_reduction``, on by default in torch): off, s
 as the Triton kernels do (fp32 accumulators, fp32 split-K partials). Set per call by :func:`torch_matmul`
 and recorded in each run's ``run.json`` (:func:`matmul_flags`)."""
 
-_MATMUL_FLAGS = ("allow_tf32", "allow_fp16_reduced_precision_reduction", "allow_bf16_reduced_precision_reduction")
+_MATMUL_FLAGS = (
+    "allow_tf32",
+    "allow_fp16_reduced_precision_reduction",
+    "allow_bf16_reduced_precision_reduction",
+)
 
 
 def matmul_flags(allow_tf32: bool = False) -> dict[str, bool]:
