@@ -35,6 +35,8 @@ mkdir -p "$OUT"
 # No install needed (the device has no package index): from a source checkout, gpucompare finds kernels/ and
 # seeds/ beside src/ by itself.
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+# the device's Python with torch is `python3` (no `python` there); a virtual environment's python3 here
+PY=${PYTHON:-python3}
 
 step=${1:-run}
 
@@ -55,39 +57,39 @@ campaign() {
   local budget=${GPUCOMPARE_DEADLINE_S:-560}  # from the campaign's start: the device call's 600 s, less a margin
   mkdir -p "$work"
   say "campaign: tier $tier${only:+, only $only}, $jobs jobs, OUT=$OUT"
-  python -m gpucompare.measure.campaign machine "$OUT/machine.json" 2>&1 | tee -a "$OUT/campaign.log"
+  "$PY" -m gpucompare.measure.campaign machine "$OUT/machine.json" 2>&1 | tee -a "$OUT/campaign.log"
   nvidia-smi >>"$OUT/campaign.log" 2>&1 || true
 
   say "precompile"
   export TRITON_CACHE_DIR=${TRITON_CACHE_DIR:-$work/triton}
   if [ "$tier" = gpu ]; then
     if [ -f .triton-cache/sm90.tgz ]; then
-      python -c "import sys; from gpucompare.measure import triton_cache as t; s = t.install(sys.argv[1], sys.argv[2], None); print(s.message)" \
+      "$PY" -c "import sys; from gpucompare.measure import triton_cache as t; s = t.install(sys.argv[1], sys.argv[2], None); print(s.message)" \
         .triton-cache/sm90.tgz "$TRITON_CACHE_DIR" 2>&1 | tee -a "$OUT/campaign.log"
     fi
-    python -m gpucompare cache build --target local --jobs "$jobs" ${only:+--only "$only"} 2>&1 | tail -1 | tee -a "$OUT/campaign.log"
+    "$PY" -m gpucompare cache build --target local --jobs "$jobs" ${only:+--only "$only"} 2>&1 | tail -1 | tee -a "$OUT/campaign.log"
   else  # the rehearsal: the same builder, for sm_90 here, on a one-kernel case set
-    python -m gpucompare cache build --target sm90 --jobs "$jobs" --only copy --shapes 'n2^26' --dtypes bf16 \
+    "$PY" -m gpucompare cache build --target sm90 --jobs "$jobs" --only copy --shapes 'n2^26' --dtypes bf16 \
       --out "$work/sm90-small.tgz" 2>&1 | tail -1 | tee -a "$OUT/campaign.log"
   fi
 
   say "smoke"
-  python -m gpucompare.measure.smoke --tier "$tier" ${only:+--only "$only"} --out "$OUT/smoke.jsonl" \
+  "$PY" -m gpucompare.measure.smoke --tier "$tier" ${only:+--only "$only"} --out "$OUT/smoke.jsonl" \
     --total-timeout "${GPUCOMPARE_SMOKE_S:-120}" 2>&1 | tail -1 | tee -a "$OUT/campaign.log"
   export GPUCOMPARE_PRUNED_CONFIGS="$OUT/smoke.jsonl"
 
   local w limit left
-  for w in $(python -m gpucompare.measure.campaign workloads ${only:+--only "$only"}); do
+  for w in $("$PY" -m gpucompare.measure.campaign workloads ${only:+--only "$only"}); do
     left=$(( budget - (SECONDS - t0) ))
     limit=${LIMIT[$w]:-60}
     (( limit > left )) && limit=$left
     if (( limit < 5 )); then say "tier: $w not run: the tier's time is spent"; continue; fi
     say "tier: $w (limit ${limit} s)"
-    timeout -k 10 "$limit" python -m gpucompare run --tier "$tier" --only "$w" --out "$OUT/live" --budget 0.5 \
+    timeout -k 10 "$limit" "$PY" -m gpucompare run --tier "$tier" --only "$w" --out "$OUT/live" --budget 0.5 \
       --no-progress >>"$OUT/campaign.log" 2>&1
     local rc=$?
     (( rc == 124 || rc == 137 )) && say "tier: $w stopped at its limit (${limit} s); its finished records are kept"
-    python -m gpucompare.measure.campaign collect "$OUT/live" "$OUT" "$work/done" 2>&1 | tee -a "$OUT/campaign.log"
+    "$PY" -m gpucompare.measure.campaign collect "$OUT/live" "$OUT" "$work/done" 2>&1 | tee -a "$OUT/campaign.log"
   done
   rmdir "$OUT/live" 2>/dev/null || true
   tar czf "$OUT/runs.tgz" -C "$work/done" . && say "pack: $OUT/runs.tgz"
@@ -99,23 +101,25 @@ case "$step" in
     campaign
     ;;
   tests)
-    { nvidia-smi; python -c "import torch, triton; print(torch.__version__, triton.__version__)"; } >"$OUT/machine.txt" 2>&1
-    python -m pytest -q -m gpu tests/ -p no:cacheprovider 2>&1 | tail -60 >"$OUT/gpu-tests.txt"
+    { nvidia-smi; "$PY" -c "import torch, triton; print(torch.__version__, triton.__version__)"; } >"$OUT/machine.txt" 2>&1
+    "$PY" -m pytest -q -m gpu tests/ -p no:cacheprovider 2>&1 | tail -60 >"$OUT/gpu-tests.txt"
     ;;
   cache)
-    python -m gpucompare cache build --target sm90 --out .triton-cache/sm90.tgz 2>&1 | tail -5
-    python -m gpucompare cache check --out .triton-cache/sm90.tgz
+    "$PY" -m gpucompare cache build --target sm90 --out .triton-cache/sm90.tgz 2>&1 | tail -5
+    "$PY" -m gpucompare cache check --out .triton-cache/sm90.tgz
     ;;
   tier)
     shift || true
     # 0.5 s of timing budget per implementation (a stable median stops after 10 samples anyway): the tier fits
     # one call even if every implementation were noisy (kernels/NOTES.md, "Device time of the GPU tier").
-    python -m gpucompare run --tier gpu --no-progress --budget 0.5 --triton-cache .triton-cache/sm90.tgz "$@" 2>&1 \
+    cache_arg=()  # an explicit --triton-cache that does not exist is an error: name it only when carried
+    [ -f .triton-cache/sm90.tgz ] && cache_arg=(--triton-cache .triton-cache/sm90.tgz)
+    "$PY" -m gpucompare run --tier gpu --no-progress --budget 0.5 "${cache_arg[@]}" "$@" 2>&1 \
       | tee "$OUT/tier-$(date -u +%H%M%S).log" | tail -80
     ;;
   run)
     shift || true
-    python -m gpucompare run --tier gpu --no-progress "$@" 2>&1 | tee "$OUT/run-$(date -u +%H%M%S).log" | tail -80
+    "$PY" -m gpucompare run --tier gpu --no-progress "$@" 2>&1 | tee "$OUT/run-$(date -u +%H%M%S).log" | tail -80
     ;;
   pack)
     tar czf "$OUT/runs.tgz" results/runs
