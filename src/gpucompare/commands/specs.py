@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from gpucompare import console
-from gpucompare.commands import positive_number
+from gpucompare.commands import bounded_int, positive_number
 from gpucompare.errors import SpecError
 from gpucompare.specs import DTYPES, Chip, load_chips
 
@@ -31,7 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--match", metavar="NAME", help="print the id of the chip NAME resolves to (exit 2 if none)"
     )
-    p.add_argument("--sm-count", type=int, metavar="N", help="with --match: the SM count the device reports")
+    p.add_argument(
+        "--sm-count",
+        type=bounded_int(1, 100_000),
+        metavar="N",
+        help="with --match: the SM count the device reports",
+    )
     p.add_argument(
         "--memory-gb",
         type=positive_number,
@@ -106,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
             chip = m.chip
         else:
             chip = db.get(args.match)
+            why = db.why(args.match)
+            if why:  # which part a name shared with other parts picks, and why (stderr: stdout stays the id)
+                print(f"gpucompare: note: {why}", file=sys.stderr)
         print(json.dumps(chip.to_dict(), indent=2) if args.json else chip.id)
         return 0
     if args.sm_count is not None or args.memory_gb is not None:
