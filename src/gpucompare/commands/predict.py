@@ -13,6 +13,7 @@ import argparse
 import json
 
 from gpucompare import console
+from gpucompare.commands import name, shape_items
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,13 +23,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Predict a workload's time, TFLOP/s or GB/s on a chip with the calibrated projection: "
         "roofline time over an efficiency taken from the closest evidence and adjusted to the chip.",
     )
-    p.add_argument("chip", metavar="CHIP", help="chip id, alias or driver device name")
+    p.add_argument("chip", type=name, metavar="CHIP", help="chip id, alias or driver device name")
     p.add_argument(
-        "workload", metavar="WORKLOAD", help="a registered workload (gemm, attention_fwd, copy, ...)"
+        "workload",
+        type=name,
+        metavar="WORKLOAD",
+        help="a registered workload (gemm, attention_fwd, copy, ...)",
     )
-    p.add_argument("--shape", metavar="k=v,...", help="shape parameters over the workload's first gpu shape")
-    p.add_argument("--dtype", default="bf16", help="data type (default bf16)")
-    p.add_argument("--exclude-chip", metavar="ID", help="leave this chip's own figures out of the evidence")
+    p.add_argument(
+        "--shape",
+        type=shape_items,
+        metavar="k=v,...",
+        help="shape parameters over the workload's first gpu shape",
+    )
+    p.add_argument("--dtype", type=name, default="bf16", help="data type (default bf16)")
+    p.add_argument(
+        "--exclude-chip", type=name, metavar="ID", help="leave this chip's own figures out of the evidence"
+    )
     p.add_argument(
         "--include-unrepresentative",
         action="store_true",
