@@ -37,7 +37,19 @@ _CLASS_OF = {
 
 
 #: Classes ``gpucompare validate`` reports (attention split into its forward and backward passes).
-VALIDATION_CLASSES = ("GEMM", "attention fwd", "attention bwd", "decode", "bandwidth")
+VALIDATION_CLASSES = (
+    "GEMM",
+    "attention fwd",
+    "attention bwd",
+    "decode",
+    "decode, latency-bound",
+    "bandwidth",
+)
+#: A decode call is latency-bound, not memory-bound, when its memory roofline time B / BW on its chip is under
+#: this: a fixed cost of at least ~5 us a call (launch, pipeline fill, the tail of one wave; the ledger's small
+#: calls run 1-20 us above their family's large-call rate) caps it below 80 % of the bandwidth. The rule,
+#: stated once: such a figure is validated in its own class (:func:`decode_regime`), not with memory-bound decode.
+LATENCY_BOUND_S = 20e-6
 _VCLASS_OF = {
     "gemm": "GEMM",
     "attention_fwd": "attention fwd",
@@ -52,6 +64,14 @@ _VCLASS_OF = {
 def validation_class(workload: str) -> str | None:
     """The class of a workload in validation (:data:`VALIDATION_CLASSES`), None when not modelled."""
     return _VCLASS_OF.get(workload)
+
+
+def decode_regime(klass: str | None, nbytes: float, bandwidth_tbps: float | None) -> str | None:
+    """The validation class of a figure: ``klass``, except a decode call whose B / BW is under
+    :data:`LATENCY_BOUND_S` (``decode, latency-bound``). Without a byte count or bandwidth it stays decode."""
+    if klass != "decode" or not nbytes or not bandwidth_tbps:
+        return klass
+    return "decode, latency-bound" if nbytes / (bandwidth_tbps * TERA) < LATENCY_BOUND_S else klass
 
 
 def workload_class(workload: str) -> str | None:

@@ -20,6 +20,7 @@ from gpucompare.model.calibration import Calibration, Target, fit
 from gpucompare.model.evidence import (
     VALIDATION_CLASSES,
     Observation,
+    decode_regime,
     observations,
     shape_text,
     validation_class,
@@ -70,7 +71,10 @@ def _row(
     db: ChipDB,
     why: str,
 ) -> LocoRow:
-    base = dict(id=e.id, chip=e.chip, workload=e.workload, klass=validation_class(e.workload))
+    klass = validation_class(e.workload)
+    if obs is not None:
+        klass = decode_regime(klass, obs.bytes, db.get(e.chip).bandwidth_tbps)
+    base = dict(id=e.id, chip=e.chip, workload=e.workload, klass=klass)
     base.update(shape=shape_text(e.shape), dtype=e.dtype, group=e.group, metric=e.metric, measured=e.value)
     base.update(source=e.evidence, implementation=e.implementation)
     empty = dict(predicted=None, naive=None, rel_error=None, naive_rel_error=None, level=None)
