@@ -116,7 +116,8 @@ def _pair_entry(rule: PairRule, a: Chip, b: Chip, basis: str, spec: dict, judged
         verdict, why = judge(rule, r, basis, va, vb)
         if verdict == "unknown" and reason:
             why = reason
-        short = times(r) + _tie_word(why) + _caveats(a, b, basis) if r is not None else why
+        tie_word = _tie_word(why) if judged else ""  # a caveat basis is shown, never judged a tie
+        short = times(r) + tie_word + _caveats(a, b, basis) if r is not None else why
     if not judged:
         verdict, why = "context", "shown beside the verdict, not judged"
     detail = f"{a.id} {fmt(va, unit)} / {b.id} {fmt(vb, unit)}" + (f" = {times(r)}" if r is not None else "")
