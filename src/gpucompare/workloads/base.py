@@ -180,7 +180,16 @@ class Workload:
                 f"workload {self.name!r}: shape {shape.label!r} needs parameters {list(self.params)}"
                 f" (missing {missing}, unexpected {extra})"
             )
+        kinds = {
+            k: type(v)
+            for s in self.tiers.get(next(iter(self.tiers), ""), ())[:1]
+            for k, v in s.params.items()
+        }
         for k, v in shape.params.items():
+            if k in kinds and type(v) is not kinds[k]:  # a string hq would reach arithmetic (issue 22 item 1)
+                raise ValueError(
+                    f"workload {self.name!r}: shape {shape.label!r}: {k}={v!r:.40} is not {kinds[k].__name__}"
+                )
             if isinstance(v, int) and not isinstance(v, bool) and v <= 0:
                 raise ValueError(f"workload {self.name!r}: shape {shape.label!r}: {k}={v} must be positive")
         if self.validate_fn is not None:
