@@ -45,7 +45,7 @@ SCHEMA_VERSION = 1
 METRICS = ("tflops", "gbps", "time_s", "tokens_per_s")
 CONFIDENCES = ("measured-published", "reported", "estimated")
 #: A workload name accepted before the registry has it (nccl-tests results).
-PENDING_WORKLOADS = ("collective",)
+PENDING_WORKLOADS = ("collective", "serving")
 
 REQUIRED = (
     "id",
@@ -63,6 +63,14 @@ REQUIRED = (
     "confidence",
 )
 OPTIONAL = ("derived", "software", "conditions", "sweep")
+#: Issue 20's implementation fields (every new entry carries them; validation of their presence is issue 20's).
+IMPLEMENTATION_FIELDS = (
+    "implementation",
+    "implementation_version",
+    "source_kind",
+    "representative",
+    "representative_why",
+)
 SOURCE_FIELDS = ("title", "url", "date")
 
 
@@ -91,6 +99,8 @@ class PublishedEntry:
     source: dict[str, str]
     confidence: str
     sweep: str | None = None
+    implementation: str | None = None
+    representative: bool = True
 
     @property
     def registered(self) -> bool:
@@ -145,9 +155,10 @@ class _EntryReader:
         missing = [f for f in REQUIRED if f not in self.raw]
         if missing:
             raise self.fail(missing[0], "missing (required: " + ", ".join(REQUIRED) + ")")
-        unknown = sorted(set(self.raw) - set(REQUIRED) - set(OPTIONAL))
+        known = REQUIRED + OPTIONAL + IMPLEMENTATION_FIELDS
+        unknown = sorted(set(self.raw) - set(known))
         if unknown:
-            raise self.fail(unknown[0], f"unknown field (known: {', '.join(REQUIRED + OPTIONAL)})")
+            raise self.fail(unknown[0], f"unknown field (known: {', '.join(known)})")
         workload, shape, dtype = self.workload()
         return PublishedEntry(
             id=self.text("id"),
@@ -166,7 +177,15 @@ class _EntryReader:
             source=self.source(),
             confidence=self.choice("confidence", CONFIDENCES),
             sweep=self.text("sweep", optional=True),
+            implementation=self.text("implementation", optional=True),
+            representative=self.flag("representative"),
         )
+
+    def flag(self, field: str) -> bool:
+        value = self.raw.get(field, True)
+        if not isinstance(value, bool):
+            raise self.fail(field, f"must be true or false, got {value!r}")
+        return value
 
     def chip(self) -> str:
         name = self.text("chip")
