@@ -29,6 +29,7 @@ COMMANDS = (
     "project",
     "validate",
     "predict",
+    "serve",
     "report",
     "cache",
     "diff",

@@ -94,6 +94,5 @@ DEEPSEEK_V3 = TransformerDims("deepseek-v3", "DeepSeek-V3", **_DEEPSEEK)
 DEEPSEEK_R1 = TransformerDims("deepseek-r1", "DeepSeek-R1", **_DEEPSEEK)
 
 MODELS: dict[str, TransformerDims] = {
-    m.key: m
-    for m in (LLAMA3_70B, LLAMA3_8B, QWEN25_32B, QWEN3_8B, QWEN3_30B_A3B, DEEPSEEK_V3, DEEPSEEK_R1)
+    m.key: m for m in (LLAMA3_70B, LLAMA3_8B, QWEN25_32B, QWEN3_8B, QWEN3_30B_A3B, DEEPSEEK_V3, DEEPSEEK_R1)
 }

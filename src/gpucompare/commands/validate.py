@@ -54,13 +54,35 @@ def summary_table(summary: list) -> console.Table:
     return table
 
 
+def serving_table(serving: dict) -> console.Table:
+    """The ``serving`` row: published serving tokens/s, leave one chip out, model against the naive."""
+    s = serving["summary"]
+    table = console.Table(
+        "class", console.Column("n", "right"),
+        console.Column("median |err|", "right", fmt=_abs_pct, missing="-"),
+        console.Column("p90 |err|", "right", fmt=_abs_pct, missing="-"),
+        console.Column("naive n", "right"),
+        console.Column("naive median", "right", fmt=_abs_pct, missing="-"),
+        console.Column("naive p90", "right", fmt=_abs_pct, missing="-"),
+        console.Column("engine factors (modelled / published)", wrap=True),
+    )  # fmt: skip
+    factors = ", ".join(f"{k} {v:.2f} (n={n})" for k, (v, n) in serving["engine_factors"].items())
+    table.add_row(
+        "serving", s["n"], s["median"], s["p90"], s["naive_n"], s["naive_median"], s["naive_p90"], factors
+    )
+    return table
+
+
 def run(args: argparse.Namespace) -> int:
     from gpucompare.model.loco import summarise, validate_ledger
+    from gpucompare.model.serving.validate import serving_block
 
     rows = validate_ledger()
     summary = summarise(rows)
+    serving = serving_block()
     if args.json:
         out = {"summary": [s.to_dict() for s in summary], "rows": [r.to_dict() for r in rows]}
+        out["serving"] = serving
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     table = console.Table(
@@ -82,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         table,
         "",
         summary_table(summary),
+        "",
+        serving_table(serving),
         "",
         "The model, in five lines:",
         *(console.Wrapped(f"{i}. {line}", 2) for i, line in enumerate(EXPLANATION, 1)),

@@ -9,7 +9,7 @@ communication model, and validated against the ledger's published serving result
 """
 
 from gpucompare.model.serving.kernels import NoEvidenceError
-from gpucompare.model.serving.server import Load, ServeResult, Server, get_model, serve
+from gpucompare.model.serving.server import Load, Server, ServeResult, get_model, serve
 from gpucompare.model.serving.work import ServingConfigError
 
 __all__ = ["Load", "NoEvidenceError", "ServeResult", "Server", "ServingConfigError", "get_model", "serve"]

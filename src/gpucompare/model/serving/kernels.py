@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from gpucompare.errors import GpucompareError
 from gpucompare.model import comm
 from gpucompare.model.roofline import TERA
 from gpucompare.model.serving.work import Collective, Piece
@@ -28,7 +29,7 @@ from gpucompare.specs.published import load_published
 GEMM_DTYPES = ("fp8", "bf16", "fp16")
 
 
-class NoEvidenceError(ValueError):
+class NoEvidenceError(GpucompareError, ValueError):
     """No kernel evidence gives an efficiency this chip needs (the message says which)."""
 
 
@@ -69,7 +70,9 @@ def efficiencies(chip_id: str, precision: str, exclude: str | None = None) -> Ef
     am, b4 = _eff(chip.id, "decode_attention", "bf16", exclude)
     basis = [b1, b2, b3, b4]
     if gemm_dtype != precision:
-        basis.append(f"{precision} GEMMs: {gemm_dtype} efficiency at the {precision} peak (no {precision} evidence)")
+        basis.append(
+            f"{precision} GEMMs: {gemm_dtype} efficiency at the {precision} peak (no {precision} evidence)"
+        )
     return Efficiency(gc, gm, ac, am, peak, bf16, tuple(basis))
 
 
@@ -128,7 +131,11 @@ def link_time(chip: Chip, comms: Sequence[Collective], exclude: str | None = Non
 
 
 def step_time(
-    chip: Chip, pieces: Sequence[Piece], comms: Sequence[Collective], e: Efficiency, exclude: str | None = None
+    chip: Chip,
+    pieces: Sequence[Piece],
+    comms: Sequence[Collective],
+    e: Efficiency,
+    exclude: str | None = None,
 ) -> StepTime:
     t = {"compute": 0.0, "memory": 0.0}
     for p in pieces:

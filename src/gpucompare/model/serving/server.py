@@ -38,6 +38,7 @@ from gpucompare.specs import Chip
 MEM_UTIL = 0.9
 RESERVE_GB = 4.0
 MAX_BATCH = 2048
+BOARD_GPUS = 8  # one NVLink board; beyond it the links between nodes are not modelled
 PREFILL_CHUNK = 8192
 SERVING_PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
 
@@ -94,7 +95,9 @@ class Server:
 
     def prefill_step(self, tokens: float, prompt: int) -> StepTime:
         """A prefill chunk of ``tokens`` prompt tokens per attention replica, prompts of ``prompt`` tokens."""
-        pieces, comms = step_pieces(self.model, self.par, self.precision, self.kv_dtype, tokens, prompt, False)
+        pieces, comms = step_pieces(
+            self.model, self.par, self.precision, self.kv_dtype, tokens, prompt, False
+        )
         return step_time(self.chip, pieces, comms, self.efficiency(), self.exclude).scaled(self.overhead)
 
 
@@ -141,6 +144,7 @@ class ServeResult:
     overhead: float
     efficiency_basis: tuple[str, ...]
     link_basis: str
+    notes: tuple[str, ...] = ()
 
     @property
     def per_gpu_output(self) -> float:
@@ -201,7 +205,7 @@ def serve(server: Server, load: Load) -> ServeResult:
     """The server under the load (see the module docstring); ServingConfigError when it cannot run it."""
     fit = server.max_concurrency(load.input_len, load.output_len)
     c, limit = _concurrency(server, load, fit)
-    cycle, decode, prefill, per_request = _cycle(server, load, c)
+    cycle, decode, prefill, _ = _cycle(server, load, c)
     out_tps = c * load.output_len / cycle
     one = server.prefill_step(load.input_len, load.input_len).total_s
     par = server.par
@@ -215,5 +219,14 @@ def serve(server: Server, load: Load) -> ServeResult:
         ttft_s=one + decode.total_s, tpot_s=cycle / load.output_len, output_tokens_per_s=out_tps,
         total_tokens_per_s=out_tps * (load.input_len + load.output_len) / load.output_len,
         overhead=server.overhead, efficiency_basis=server.efficiency().basis,
-        link_basis=decode.link_basis,
+        link_basis=decode.link_basis, notes=_notes(server),
     )  # fmt: skip
+
+
+def _notes(server: Server) -> tuple[str, ...]:
+    if server.par.gpus > BOARD_GPUS:
+        return (
+            f"{server.par.gpus} GPUs span more than one {BOARD_GPUS}-GPU board: the links between nodes are "
+            "modelled as the board's own (optimistic); indicative only",
+        )
+    return ()

@@ -191,3 +191,28 @@ def engine_factors(entries: Sequence[PublishedEntry] | None = None) -> dict[str,
 def default_checks() -> tuple[ServingCheck, ...]:
     """:func:`validate` over the packaged ledger (cached: the report and ``validate`` share it)."""
     return tuple(validate())
+
+
+@lru_cache(maxsize=8)
+def engine_factor(engine: str = "all") -> float | None:
+    """The engine factor ``serve`` applies: one engine's median modelled / published over all its entries,
+    or every engine's entries pooled (``"all"``); None when the ledger has none."""
+    ratios: list[float] = []
+    for e in serving_entries():
+        if engine not in ("all", e.shape["engine"]):
+            continue
+        try:
+            ratios.append(modelled_figure(e) / e.value)
+        except (ServingConfigError, NoEvidenceError):
+            continue
+    return statistics.median(ratios) if ratios else None
+
+
+def serving_block() -> dict:
+    """``validate``'s serving row: the summary, the engine factors and every check (JSON-ready)."""
+    from dataclasses import asdict
+
+    checks = default_checks()
+    rows = [{**asdict(c), "rel_error": c.rel_error, "naive_rel_error": c.naive_rel_error} for c in checks]
+    factors = {k: list(v) for k, v in engine_factors().items()}
+    return {"summary": asdict(summarise(checks)), "engine_factors": factors, "rows": rows}

@@ -28,12 +28,13 @@ from dataclasses import dataclass
 
 from gpucompare.dims import TransformerDims
 from gpucompare.dtypes import get as dtype_info
+from gpucompare.errors import GpucompareError
 
 ACT_BYTES = 2  # activations travel in bf16
 EMBED_BYTES = 2  # embeddings and the LM head stay in bf16
 
 
-class ServingConfigError(ValueError):
+class ServingConfigError(GpucompareError, ValueError):
     """A server that cannot run the model as asked (parallelism that does not divide, dtype, memory)."""
 
 
@@ -45,7 +46,9 @@ class Parallel:
     dp: int
 
     @classmethod
-    def make(cls, dims: TransformerDims, gpus: int, tp: int | None, ep: int | None, dp: int | None) -> Parallel:
+    def make(
+        cls, dims: TransformerDims, gpus: int, tp: int | None, ep: int | None, dp: int | None
+    ) -> Parallel:
         dp = dp or 1
         if gpus < 1 or dp < 1:
             raise ServingConfigError(f"gpus ({gpus}) and dp ({dp}) must be at least 1")
@@ -54,13 +57,17 @@ class Parallel:
         if tp < 1 or tp * dp != gpus:
             raise ServingConfigError(f"tp ({tp}) x dp ({dp}) must equal the server's GPUs ({gpus})")
         if ep > 1 and not dims.moe:
-            raise ServingConfigError(f"{dims.name} has no experts: expert parallelism (ep={ep}) does not apply")
+            raise ServingConfigError(
+                f"{dims.name} has no experts: expert parallelism (ep={ep}) does not apply"
+            )
         if ep > 1 and (gpus % ep or dims.experts % ep):
             raise ServingConfigError(
                 f"ep={ep} must divide the GPUs ({gpus}) and {dims.name}'s {dims.experts} experts"
             )
         if dims.q_heads % tp:
-            raise ServingConfigError(f"{dims.name}'s {dims.q_heads} attention heads do not split {tp} ways (tp)")
+            raise ServingConfigError(
+                f"{dims.name}'s {dims.q_heads} attention heads do not split {tp} ways (tp)"
+            )
         return cls(gpus, tp, ep, dp)
 
 
@@ -144,7 +151,9 @@ def _distinct_experts(d: TransformerDims, tokens: float) -> float:
     return d.experts * (1 - (1 - d.active_experts / d.experts) ** tokens)
 
 
-def _attn_core(d: TransformerDims, par: Parallel, q_tokens: float, context: float, kv_dtype: str, decode: bool):
+def _attn_core(
+    d: TransformerDims, par: Parallel, q_tokens: float, context: float, kv_dtype: str, decode: bool
+):
     heads = d.q_heads / par.tp
     if d.mla:
         width = d.kv_lora_rank + d.rope_dim
@@ -161,7 +170,13 @@ def _attn_core(d: TransformerDims, par: Parallel, q_tokens: float, context: floa
 
 
 def step_pieces(
-    d: TransformerDims, par: Parallel, precision: str, kv_dtype: str, seqs: float, context: float, decode: bool
+    d: TransformerDims,
+    par: Parallel,
+    precision: str,
+    kv_dtype: str,
+    seqs: float,
+    context: float,
+    decode: bool,
 ) -> tuple[list[Piece], list[Collective]]:
     """The pieces and collectives of one step on one GPU. Decode: ``seqs`` sequences per attention replica,
     one token each, attending ``context`` tokens; prefill: ``seqs`` prompt tokens per replica, causal over
@@ -176,11 +191,15 @@ def step_pieces(
         if n == 0:
             continue
         tag = "dense" if dense else "moe"
-        pieces.append(Piece(f"attn-proj ({tag} layers)", "gemm", 2 * tokens * (split + rep), (split + rep) * wb, n))
+        pieces.append(
+            Piece(f"attn-proj ({tag} layers)", "gemm", 2 * tokens * (split + rep), (split + rep) * wb, n)
+        )
         pieces.append(Piece(f"attn-core ({tag} layers)", "attn", af, ab, n))
         mlp = dense_mlp_params(d, dense) / par.tp
         if mlp:
-            pieces.append(Piece(f"{'mlp' if dense else 'shared experts'}", "gemm", 2 * tokens * mlp, mlp * wb, n))
+            pieces.append(
+                Piece(f"{'mlp' if dense else 'shared experts'}", "gemm", 2 * tokens * mlp, mlp * wb, n)
+            )
         if not dense:
             per_expert = 3 * d.hidden * d.expert_mlp
             flops = 2 * server_tokens * d.active_experts * per_expert / par.gpus
@@ -192,9 +211,13 @@ def step_pieces(
     comms: list[Collective] = []
     act = int(tokens * d.hidden * ACT_BYTES)
     if par.tp > 1:
-        comms.append(Collective("tensor-parallel all-reduces (2 per layer)", "all_reduce", act, par.tp, 2 * d.layers))
+        comms.append(
+            Collective("tensor-parallel all-reduces (2 per layer)", "all_reduce", act, par.tp, 2 * d.layers)
+        )
     if d.moe and par.ep > 1:
         size = int(server_tokens / par.gpus * d.active_experts * d.hidden * ACT_BYTES)
         n_moe = d.layers - d.dense_layers
-        comms.append(Collective("expert all-to-all (dispatch and combine)", "all_to_all", size, par.ep, 2 * n_moe))
+        comms.append(
+            Collective("expert all-to-all (dispatch and combine)", "all_to_all", size, par.ep, 2 * n_moe)
+        )
     return pieces, comms
