@@ -140,3 +140,36 @@ def test_cpu_runs_never_feed_a_verdict(tmp_path, capsys):
     assert cli.main(["compare", "h200", "h20", "--runs", str(folder)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cpu-fallback runs never feed a verdict" in err[0]
+
+
+def test_report_of_only_cpu_runs_in_a_new_folder_is_refused(tmp_path, capsys):
+    """Issue 22 item 8: `run --out X` on a CPU then `report --out X` wrote an empty report with exit 0."""
+    from gpucompare import cli
+
+    folder = _write_run(tmp_path)
+    (folder / "run.json").write_text(json.dumps({"run_id": "r1", "mode": "cpu-fallback", "chip_id": None}))
+    assert cli.main(["report", "--out", str(tmp_path), "--no-plots"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no publishable run" in err[0] and "--include-cpu" in err[0]
+    assert not (tmp_path / "README.md").exists()
+    assert cli.main(["report", "--out", str(tmp_path), "--no-plots", "--include-cpu"]) == 0
+    assert "pipeline check" in (tmp_path / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--pairs", "h20:h20"], ["--pairs", "H20:h20"], ["--out", ""], ["--out", " "]],
+)
+def test_report_bad_arguments_are_one_line(tmp_path, capsys, argv):
+    """Issue 22 item 8: `--pairs h20:h20` and `--out ""` were accepted."""
+    from gpucompare import cli
+
+    argv = ["report", "--no-plots", *(["--out", str(tmp_path)] if "--out" not in argv else []), *argv]
+    try:
+        status = cli.main(argv)
+    except SystemExit as exc:  # argparse's usage error
+        status = exc.code
+    assert status == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gpucompare: error:")
+    assert not (tmp_path / "README.md").exists()

@@ -12,3 +12,39 @@ def positive_number(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return value
+
+
+def out_dir(text: str) -> str:
+    """argparse type: a folder to write (an empty path or a NUL byte is a usage error, exit 2)."""
+    if not text.strip() or "\0" in text:
+        raise argparse.ArgumentTypeError(f"expected a folder path, got {text!r}")
+    return text
+
+
+def bounded_int(low: int, high: int):
+    """argparse type: a whole number in ``[low, high]`` (anything else is a usage error, exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip()) if len(text) <= 20 else None
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number from {low} to {high}, got {text[:40]!r}"
+            )
+        return value
+
+    return parse
+
+
+def seconds_at_most(high: float):
+    """argparse type: a finite number of seconds in ``(0, high]``."""
+
+    def parse(text: str) -> float:
+        value = positive_number(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"expected at most {high:g} seconds, got {text[:40]!r}")
+        return value
+
+    return parse

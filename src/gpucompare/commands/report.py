@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gpucompare.commands import out_dir
+
 
 def pair_list(text: str) -> list[tuple[str, str]]:
     """``"H200:H20,B200:H200"`` -> [("H200", "H20"), ("B200", "H200")] (argparse type: one line on error)."""
@@ -28,7 +30,9 @@ def register(subparsers) -> None:
         metavar="PATH",
         help="run folders or folders of runs (default: <out>/runs)",
     )
-    p.add_argument("--out", default="results", metavar="DIR", help="output folder (default: results)")
+    p.add_argument(
+        "--out", type=out_dir, default="results", metavar="DIR", help="output folder (default: results)"
+    )
     p.add_argument(
         "--include-cpu",
         action="store_true",
@@ -50,6 +54,8 @@ def main(args: argparse.Namespace) -> int:
     import sys
 
     from gpucompare import report
+    from gpucompare.errors import GpucompareError
+    from gpucompare.report.generate import MANIFEST
     from gpucompare.results import is_pipeline_check, load_runs
 
     root = Path(args.out) / "runs"
@@ -60,6 +66,12 @@ def main(args: argparse.Namespace) -> int:
         # depend on which of them happen to lie on this machine (they are git-ignored).
         cpu = [r for r in runs if is_pipeline_check(r)]
         runs = [r for r in runs if not is_pipeline_check(r)]
+        if cpu and not runs and not (Path(args.out) / MANIFEST).exists():
+            # A new report with none of the runs asked for in it: say so rather than write an empty one.
+            raise GpucompareError(
+                f"no publishable run: the {len(cpu)} run(s) found are cpu-fallback pipeline checks "
+                f"({', '.join(Path(r.path).name for r in cpu)}); --include-cpu reports them, labelled as such"
+            )
         if cpu:
             names = ", ".join(Path(r.path).name for r in cpu)
             print(
@@ -73,6 +85,9 @@ def main(args: argparse.Namespace) -> int:
 
         db = load_chips()
         kwargs["pairs"] = [(db.get(a).id, db.get(b).id) for a, b in args.pairs]  # unknown chip: one line
+        for a, b in kwargs["pairs"]:
+            if a == b:
+                raise GpucompareError(f"--pairs: {a} is paired with itself; a pair compares two chips")
     written = report.generate(
         Path(args.out), runs, include_cpu=args.include_cpu, plots=not args.no_plots, **kwargs
     )

@@ -21,9 +21,14 @@ import argparse
 import shlex
 import sys
 
-from gpucompare.commands import positive_number
+from gpucompare.commands import bounded_int, out_dir, positive_number, seconds_at_most
 from gpucompare.errors import GpucompareError
 from gpucompare.results import DEFAULT_ROOT
+
+#: Ranks one node may start (8 GPUs is the common node; 64 leaves room, and bounds a typo's damage).
+MAX_NPROC = 64
+#: A collective waits at most a day for the other ranks.
+MAX_TIMEOUT_S = 86400.0
 
 
 def _csv(text: str) -> list[str]:
@@ -60,7 +65,11 @@ def register(subparsers) -> None:
         help="dtypes to run (default: all runnable here)",
     )
     p.add_argument(
-        "--out", default=str(DEFAULT_ROOT), metavar="DIR", help=f"runs folder (default: {DEFAULT_ROOT})"
+        "--out",
+        type=out_dir,
+        default=str(DEFAULT_ROOT),
+        metavar="DIR",
+        help=f"runs folder (default: {DEFAULT_ROOT})",
     )
     p.add_argument(
         "--budget",
@@ -84,14 +93,14 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--nproc",
-        type=int,
+        type=bounded_int(1, MAX_NPROC),
         default=None,
         metavar="N",
         help="start N ranks on this node (torchrun --standalone) and run the collectives in them",
     )
     p.add_argument(
         "--timeout",
-        type=float,
+        type=seconds_at_most(MAX_TIMEOUT_S),
         default=None,
         metavar="S",
         help="distributed runs: seconds a collective may wait for the other ranks before the run stops and "
