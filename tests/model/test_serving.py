@@ -131,6 +131,8 @@ def test_serve_cli(capsys):
     assert out["expected_rel_error"]["n"] >= 25
     assert cli.main(["serve", "nosuch", "--chip", "h200"]) == 2
     assert "unknown model 'nosuch'" in capsys.readouterr().err
+    assert cli.main(["serve", "llama3-8b", "--chip", "mlu590"]) == 2  # no memory figure in the database
+    assert "memory_gb and bandwidth_tbps unknown" in capsys.readouterr().err
     assert cli.main(["serve", "deepseek-r1", "--chip", "h20"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not fit 8x h20" in err

@@ -65,6 +65,11 @@ class Server:
              ep: int | None = None, dp: int | None = None, precision: str = "fp8", kv_dtype: str | None = None,
              overhead: float = 1.0, exclude: str | None = None) -> Server:  # fmt: skip
         dims = get_model(model) if isinstance(model, str) else model
+        missing = [f for f in ("memory_gb", "bandwidth_tbps") if not getattr(chip, f)]
+        if missing:
+            raise ServingConfigError(
+                f"{chip.id}: {' and '.join(missing)} unknown in the chip database: no serving projection"
+            )
         if precision not in SERVING_PRECISIONS:
             raise ServingConfigError(f"precision {precision!r}: one of {', '.join(SERVING_PRECISIONS)}")
         kv = kv_dtype or "bf16"
