@@ -5,18 +5,23 @@ Thin over the library: each subcommand lives in ``gpucompare.commands.<name>`` w
 ``register(subparsers)`` function that adds its parser and sets ``func(args) -> int``.
 Bad arguments, user errors, malformed files and OS errors (a read-only or full disk, a missing file) print one
 line on stderr and exit with status 2, never a traceback; warnings (a killed run's truncated last record,
-skipped) print as one ``gpucompare: warning:`` line each.
+skipped) print as one ``gpucompare: warning:`` line each. Exit statuses (``gpucompare.errors``): 0 ok, 1 a case
+failed or a regression, 2 usage or bad input, 3 environment (no GPU, an unusable cache or launcher), 70 an
+unexpected exception (a bug: one line naming where, ``GPUCOMPARE_DEBUG=1`` for the traceback), 130
+interrupted (one line; records written so far are kept).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 import warnings
 
 from gpucompare import __version__
-from gpucompare.errors import GpucompareError
+from gpucompare.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, GpucompareError
 
 # Explicit list: no folder scan. A module missing here is not a command.
 COMMANDS = (
@@ -34,6 +39,9 @@ COMMANDS = (
     "cache",
     "diff",
 )
+#: The commands that run kernels (and so import torch and Triton): Triton is set up before them. Every other
+#: command reads files only and never imports torch (tests/test_cli_imports.py).
+TORCH_COMMANDS = ("run", "cache")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,22 +71,40 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    # Before the command imports triton (through torch): with no GPU, kernels run in Triton's interpreter.
-    from gpucompare.hw import configure_triton
-
-    configure_triton()
     try:
+        if args.command in TORCH_COMMANDS:
+            # Before the command imports triton (through torch): with no GPU, kernels run in the interpreter.
+            from gpucompare.hw import configure_triton
+
+            configure_triton()
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning
             return int(args.func(args) or 0)
     except GpucompareError as exc:
         print(f"gpucompare: error: {_one_line(str(exc))}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_status", EXIT_USAGE))
     except BrokenPipeError:
         return 0
     except OSError as exc:  # read-only or full disk, missing folder...: one line naming the file
         print(f"gpucompare: error: {_os_error(exc)}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    except KeyboardInterrupt as exc:
+        detail = _one_line(str(exc)) if str(exc) else "stopped; records written so far are kept"
+        print(f"gpucompare: interrupted: {detail}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: one line naming where, not a traceback (status 70, never 1)
+        print(f"gpucompare: internal error: {_one_line(_where(exc))}", file=sys.stderr)
+        if os.environ.get("GPUCOMPARE_DEBUG"):
+            traceback.print_exc()
+        return EXIT_INTERNAL
+
+
+def _where(exc: BaseException) -> str:
+    from gpucompare.errors import first_line
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    place = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+    return f"{first_line(exc)[:300]}{place} (a bug: please report it; GPUCOMPARE_DEBUG=1 shows the traceback)"
 
 
 def _one_line(text: str) -> str:

@@ -1,8 +1,32 @@
-"""The project's error types. The CLI prints any of them as one line and exits with status 2."""
+"""The project's error types, and the CLI's exit statuses (one place; README "Exit status").
+
+The CLI prints any :class:`GpucompareError` as one line and exits with its ``exit_status``: 2 (usage or bad
+input) unless the class says otherwise (:class:`EnvironmentProblem`: 3).
+"""
+
+#: The exit statuses of ``gpucompare``: distinct, so a script can tell them apart.
+EXIT_OK = 0
+EXIT_FAILED = 1  # a case failed, a regression (diff), a claim contradicted where a command says so
+EXIT_USAGE = 2  # bad arguments, bad input file or record, unknown name
+EXIT_ENVIRONMENT = 3  # this machine cannot do it: no GPU for --tier gpu, a cache or launcher unusable
+EXIT_INTERNAL = 70  # an unexpected exception: a bug (one line; GPUCOMPARE_DEBUG=1 prints the traceback)
+EXIT_INTERRUPTED = 130  # Ctrl-C / SIGINT (records written so far are kept)
 
 
 class GpucompareError(Exception):
     """Base class: a problem the user can fix (bad input, bad file, unknown name)."""
+
+    exit_status = EXIT_USAGE
+
+
+class EnvironmentProblem(GpucompareError):
+    """This machine cannot do what was asked (no GPU, no loopback, an unusable cache): exit status 3."""
+
+    exit_status = EXIT_ENVIRONMENT
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with what was kept (``gpucompare run``: the run folder); the CLI prints it in one line, 130."""
 
 
 class SpecError(GpucompareError):

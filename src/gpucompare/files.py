@@ -2,8 +2,11 @@
 
 * ``atomic_write``: a temporary file in the same folder, flushed and fsynced, then ``os.replace``; the file
   gets the mode the process umask gives a new file (``mkstemp`` alone would leave 0600).
-* ``read_toml``: a TOML file or text into a dict; unreadable, non-UTF-8 and invalid TOML all become the
-  caller's own error class with the file named (never a ``UnicodeDecodeError`` from deep inside).
+* ``read_input``: the bytes of an input file, refused (the caller's error class, the file named) when it is
+  not a regular file (a FIFO would block, ``/dev/zero`` never ends) or larger than a cap.
+* ``read_toml``: a TOML file or text into a dict; unreadable, non-UTF-8, too large, too deeply nested and
+  invalid TOML all become the caller's own error class with the file named (never a ``UnicodeDecodeError``,
+  ``RecursionError`` or ``MemoryError`` from deep inside).
 * ``slug``: a string made safe for a file or folder name.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -48,6 +52,48 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, *, fsync: bool = Tr
         raise
 
 
+#: Largest TOML input (a chip database, ledger or claims file is a few hundred KiB).
+MAX_TOML_BYTES = 16 << 20
+#: Deepest nesting of tables and arrays a TOML input may have (the project's files use 4).
+MAX_TOML_DEPTH = 32
+
+
+def read_input(path: str | os.PathLike, error: type[Exception], what: str, max_bytes: int) -> bytes:
+    """The bytes of ``path``; ``error`` (naming the file) when unreadable, not a regular file, or over
+    ``max_bytes``. Checked on the open file, so a FIFO or a device never blocks or fills memory."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{path}: not a regular file (a {what} is read from a file)")
+        if info.st_size > max_bytes:
+            raise error(f"{path}: {info.st_size:,} bytes, more than the {max_bytes:,} a {what} may have")
+        try:
+            raw = fh.read(max_bytes + 1)
+        except OSError as exc:
+            raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise error(f"{path}: more than the {max_bytes:,} bytes a {what} may have")
+    return raw
+
+
+def depth(value: Any, limit: int) -> int:
+    """Nesting depth of dicts and lists in ``value`` (iterative: no recursion), counted up to ``limit + 1``."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            level += 1
+            deepest = max(deepest, level)
+            if level > limit:
+                return level
+            stack.extend((v, level) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def read_toml(
     path: str | os.PathLike | None,
     error: type[Exception],
@@ -64,19 +110,25 @@ def read_toml(
         if path is None:
             raise TypeError("read_toml needs a path or a text")
         where = where or str(path)
-        try:
-            raw = Path(path).read_bytes()
-        except OSError as exc:
-            raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+        raw = read_input(path, error, what, MAX_TOML_BYTES)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise error(f"{where}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     where = where or "<text>"
+    if len(text) > MAX_TOML_BYTES:
+        raise error(f"{where}: more than the {MAX_TOML_BYTES:,} characters a {what} may have")
     try:
-        return tomllib.loads(text), where
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{where}: not valid TOML: {exc}") from None
+    except (RecursionError, MemoryError):
+        raise error(
+            f"{where}: nested too deeply (at most {MAX_TOML_DEPTH} levels of tables and arrays)"
+        ) from None
+    if depth(data, MAX_TOML_DEPTH) > MAX_TOML_DEPTH:
+        raise error(f"{where}: nested too deeply (at most {MAX_TOML_DEPTH} levels of tables and arrays)")
+    return data, where
 
 
 def slug(text: str) -> str:

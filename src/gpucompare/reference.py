@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import torch
+from gpucompare.lazy import torch
 
 # Relative error bounds per dtype (norm-wise, see module docstring).
 TOLERANCES: dict[str, float] = {

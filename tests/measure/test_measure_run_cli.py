@@ -70,7 +70,7 @@ def test_a_failed_case_makes_the_exit_status_1(tmp_path, fast, monkeypatch, caps
 
 @pytest.mark.skipif(has_gpu(), reason="checks the refusal on a machine without a GPU")
 def test_tier_gpu_without_a_gpu_is_refused_before_measuring(tmp_path, fast, capsys):
-    assert cli.main(["run", "--tier", "gpu", "--out", str(tmp_path / "o")]) == 2
+    assert cli.main(["run", "--tier", "gpu", "--out", str(tmp_path / "o")]) == 3  # environment, not usage
     assert _err_lines(capsys) == [
         "gpucompare: error: tier 'gpu' needs a CUDA GPU and this machine has none; use tier 'cpu'"
     ]

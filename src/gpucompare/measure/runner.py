@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import torch
 
 from gpucompare import console, hw
+from gpucompare.errors import EnvironmentProblem, Interrupted
 from gpucompare.measure import timing, triton_cache
 from gpucompare.measure.case import (
     DeviceLostError,
@@ -158,7 +159,7 @@ def run_suite(
         config = dataclasses.replace(config, budget_s=float(budget_s))
     tier = tier or default_tier()
     if tier == "gpu" and dev.type != "cuda":
-        raise ValueError("tier 'gpu' needs a CUDA GPU and this machine has none; use tier 'cpu'")
+        raise EnvironmentProblem("tier 'gpu' needs a CUDA GPU and this machine has none; use tier 'cpu'")
     cases = plan(tier, only, dtypes, device=dev)
     if not cases:
         raise ValueError(
@@ -170,8 +171,38 @@ def run_suite(
     machine["tier"] = tier
     machine["triton_cache"] = use_triton_cache(dev, triton_cache_dir, progress_stream)
     writer = RunWriter(out_dir, machine, planned_cases=len(cases))
+    try:
+        lost = _measure_all(
+            cases,
+            writer,
+            bar_args=(len(cases), progress_stream, progress),
+            device=dev,
+            peaks=peaks,
+            config=config,
+            command=command,
+        )
+    except KeyboardInterrupt:  # Ctrl-C: every finished case is on disk (RunWriter appends and fsyncs each)
+        raise Interrupted(
+            f"{len(writer.records)} of {len(cases)} cases written to {writer.path} (kept; run.json says "
+            "the run did not finish)"
+        ) from None
+    if not lost:
+        writer.finish()
+    console.echo(*summary(writer.records), f"results: {writer.path}", file=stream)
+    if lost:
+        raise DeviceLostError(
+            f"{lost}; stopped after {len(writer.records)} of {len(cases)} cases (records so far in {writer.path}); "
+            "run the rest in a new process (e.g. --only with the remaining workloads)",
+            lost.record,
+        ) from None
+    return writer.path
+
+
+def _measure_all(cases, writer, *, bar_args, device, peaks, config, command) -> DeviceLostError | None:
+    """Measure the grouped cases into ``writer``; the DeviceLostError that stopped them, if one did."""
+    dev = device
     lost: DeviceLostError | None = None
-    with console.CaseProgress(len(cases), progress_stream, bar=progress) as bar:
+    with console.CaseProgress(*bar_args[:2], bar=bar_args[2]) as bar:
         for group in group_cases(cases):
             w, shape, dt = group[0][:3]
             try:
@@ -195,13 +226,4 @@ def run_suite(
                 bar.finish(rec["status"], _progress_detail(rec))
             if lost:
                 break
-    if not lost:
-        writer.finish()
-    console.echo(*summary(writer.records), f"results: {writer.path}", file=stream)
-    if lost:
-        raise DeviceLostError(
-            f"{lost}; stopped after {len(writer.records)} of {len(cases)} cases (records so far in {writer.path}); "
-            "run the rest in a new process (e.g. --only with the remaining workloads)",
-            lost.record,
-        ) from None
-    return writer.path
+    return lost

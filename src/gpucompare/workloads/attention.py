@@ -31,10 +31,9 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-import torch
-
 from gpucompare import hw, reference
 from gpucompare.dims import LLAMA3_70B, TransformerDims
+from gpucompare.lazy import torch
 from gpucompare.workloads.availability import Extra, ask, kernel
 from gpucompare.workloads.base import Builder, Params, Shape, Workload, element_bytes, kernel_impl, randn
 

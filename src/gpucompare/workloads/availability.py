@@ -11,25 +11,29 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-import torch
-
 from gpucompare import dtypes, hw
+from gpucompare.lazy import torch
 
 if TYPE_CHECKING:  # pragma: no cover
     from gpucompare.workloads.base import Shape
 
 #: ``extra(kernel module, dtype, device, shape or None) -> (ok, reason)``: a family's shape-dependent limits.
-Extra = Callable[[ModuleType, str, torch.device, "Shape | None"], tuple[bool, str]]
+Extra = Callable[[ModuleType, str, "torch.device", "Shape | None"], tuple[bool, str]]
 #: ``available(dtype, device, shape=None) -> (ok, reason)``, the signature of ``Impl.available``.
 Available = Callable[..., tuple[bool, str]]
 
 
+#: What the checks below read of the CPU device (``.type``), without importing torch.
+_CPU = SimpleNamespace(type="cpu")
+
+
 def dtype_supported(dtype: str, device: torch.device | str) -> tuple[bool, str]:
     """Whether ``device`` can compute in ``dtype`` at all (before any implementation is asked)."""
-    dev = torch.device(device)
+    # "cpu" answers without importing torch (the registry checks its CPU dtypes on import).
+    dev = _CPU if isinstance(device, str) and device == "cpu" else torch.device(device)
     if dtype in ("fp32", "fp16"):
         return True, ""
     if dtype == "bf16":

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import torch
-
 from gpucompare import reference
+from gpucompare.lazy import torch
 from gpucompare.workloads.availability import kernel
 from gpucompare.workloads.base import Builder, Params, Shape, Workload, element_bytes, kernel_impl, randn
 

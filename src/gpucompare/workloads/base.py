@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-import torch
-
 from gpucompare import dtypes
 from gpucompare.hw import TIERS
+from gpucompare.lazy import torch
 from gpucompare.workloads.availability import Extra, dtype_supported, kernel_available
 
 INTENTS = ("compute", "memory", "communication")

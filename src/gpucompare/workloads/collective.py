@@ -33,10 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from gpucompare import dtypes, reference
-from gpucompare.measure import timing
+from gpucompare.lazy import torch
 from gpucompare.workloads.availability import kernel
 from gpucompare.workloads.base import Params, Shape, Workload, element_bytes, kernel_impl
 
@@ -103,6 +101,10 @@ def message_bytes(op: str, size_bytes: int, dtype: str, n: int) -> int:
 
 def bandwidths(op: str, size_bytes: int, seconds: float, n: int) -> tuple[float, float]:
     """(algbw, busbw) in GB/s (1e9 B/s) of moving ``size_bytes`` (:func:`message_bytes`) in ``seconds``."""
+    from gpucompare.measure import (
+        timing,  # imports torch: only when a rate is computed, not with the registry
+    )
+
     _, algbw = timing.throughput(None, size_bytes, seconds)
     return float(algbw), float(algbw) * bus_factor(op, n)
 

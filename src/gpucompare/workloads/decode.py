@@ -12,10 +12,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import torch
-
 from gpucompare import reference
 from gpucompare.dims import LLAMA3_8B, LLAMA3_70B, TransformerDims
+from gpucompare.lazy import torch
 from gpucompare.workloads.attention import check_gqa, head_dim_ok
 from gpucompare.workloads.availability import kernel
 from gpucompare.workloads.base import Builder, Params, Shape, Workload, element_bytes, kernel_impl, randn

@@ -16,10 +16,9 @@ its mode.
 
 from __future__ import annotations
 
-import torch
-
 from gpucompare import dtypes, hw, reference
 from gpucompare.dims import DEEPSEEK_V3, LLAMA3_70B, TransformerDims
+from gpucompare.lazy import torch
 from gpucompare.workloads.availability import kernel
 from gpucompare.workloads.base import Builder, Params, Shape, Workload, element_bytes, kernel_impl, randn
 

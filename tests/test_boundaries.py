@@ -1,0 +1,135 @@
+"""Issue 22's reproductions at the boundaries (files, arguments, exit statuses): each is refused where it
+enters, in one line naming the file or argument, with the documented exit status (``gpucompare.errors``)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from gpucompare import cli
+from gpucompare.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, Interrupted
+
+
+def _run(argv, capsys) -> tuple[int, list[str]]:
+    try:
+        status = cli.main(argv)
+    except SystemExit as exc:  # argparse's usage errors
+        status = exc.code
+    return status, capsys.readouterr().err.strip().splitlines()
+
+
+def _one_error(argv, capsys, *names: str, status: int = EXIT_USAGE) -> str:
+    code, err = _run(argv, capsys)
+    assert code == status, (argv, code, err)
+    assert len(err) == 1 and err[0].startswith("gpucompare: error: "), err
+    for name in names:
+        assert name in err[0], (name, err[0])
+    return err[0]
+
+
+# ---------------------------------------------------------------- files
+
+FILE_COMMANDS = [["specs", "--file"], ["claims", "--file"], ["published", "--file"]]
+
+
+@pytest.mark.parametrize("cmd", FILE_COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize("levels", [40, 3000, 100_000])
+def test_deeply_nested_toml_is_refused_naming_the_file(tmp_path, capsys, cmd, levels):
+    """Issue 22 item 1: `a = [[[...]]]`, 3,000 levels, was a RecursionError in specs/claims/published --file."""
+    path = tmp_path / "deep.toml"
+    path.write_text("a = " + "[" * levels + "]" * levels + "\n")
+    line = _one_error([*cmd, str(path)], capsys, "deep.toml")
+    assert "nested too deeply" in line or "not valid TOML" in line
+
+
+@pytest.mark.parametrize("cmd", FILE_COMMANDS, ids=lambda c: c[0])
+def test_a_fifo_or_a_device_is_refused_without_reading(tmp_path, capsys, cmd):
+    """Issue 22 item 8: a FIFO hung, /dev/zero ate memory."""
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    timer = threading.Timer(20, lambda: open(fifo, "wb").close())  # unblocks a reader, should one wait
+    timer.start()
+    try:
+        _one_error([*cmd, str(fifo)], capsys, "pipe.toml", "not a regular file")
+    finally:
+        timer.cancel()
+    _one_error([*cmd, "/dev/zero"], capsys, "/dev/zero", "not a regular file")
+
+
+def test_an_oversized_toml_is_refused(tmp_path, capsys, monkeypatch):
+    from gpucompare import files
+
+    monkeypatch.setattr(files, "MAX_TOML_BYTES", 1000)
+    path = tmp_path / "big.toml"
+    path.write_text("a = '" + "x" * 2000 + "'\n")
+    _one_error(["specs", "--file", str(path)], capsys, "big.toml", "more than the 1,000")
+
+
+# ---------------------------------------------------------------- arguments
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--timeout", "inf"],
+        ["run", "--timeout", "nan"],
+        ["run", "--timeout", "1e9"],
+        ["run", "--nproc", "100000"],
+        ["run", "--nproc", "0"],
+        ["run", "--nproc", "9" * 400],
+        ["run", "--out", ""],
+        ["report", "--out", ""],
+        ["report", "--pairs", "h20:h20"],
+    ],
+    ids=" ".join,
+)
+def test_bad_arguments_are_refused(capsys, argv):
+    """Issue 22 item 8: each of these was accepted."""
+    _one_error(argv, capsys)
+
+
+# ---------------------------------------------------------------- exit statuses
+
+
+def test_ctrl_c_in_run_is_one_line_and_status_130(capsys, monkeypatch, tmp_path):
+    """Issue 22 item 8: Ctrl-C in `run` ended in a KeyboardInterrupt traceback."""
+    from gpucompare.measure import runner
+
+    def interrupted(*args, **kwargs):
+        raise Interrupted(f"3 of 9 cases written to {tmp_path / 'run'} (kept)")
+
+    monkeypatch.setattr(runner, "run_suite", interrupted)
+    code, err = _run(["run", "--out", str(tmp_path), "--only", "gemm"], capsys)
+    assert code == EXIT_INTERRUPTED
+    assert err == [f"gpucompare: interrupted: 3 of 9 cases written to {tmp_path / 'run'} (kept)"]
+
+
+def test_a_bare_keyboard_interrupt_is_status_130(capsys, monkeypatch):
+    def stopped(args):
+        raise KeyboardInterrupt
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: _with_func(parser, "specs", stopped))
+    code, err = _run(["specs"], capsys)
+    assert code == EXIT_INTERRUPTED and len(err) == 1 and err[0].startswith("gpucompare: interrupted")
+
+
+def _with_func(parser, command, func):
+    parser._subparsers._group_actions[0].choices[command].set_defaults(func=func)
+    return parser
+
+
+def test_an_unexpected_exception_is_not_status_1(capsys, monkeypatch):
+    """Issue 22 item 8: any uncaught exception exited 1, the same as 'a case failed'."""
+
+    def broken(args):
+        raise KeyError("size_bytes")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: _with_func(parser, "specs", broken))
+    code, err = _run(["specs"], capsys)
+    assert code == EXIT_INTERNAL != 1
+    assert len(err) == 1 and err[0].startswith("gpucompare: internal error: KeyError: 'size_bytes' at ")
+
