@@ -82,6 +82,12 @@ def test_an_oversized_toml_is_refused(tmp_path, capsys, monkeypatch):
         ["run", "--out", ""],
         ["report", "--out", ""],
         ["report", "--pairs", "h20:h20"],
+        ["predict", "h20", "gemm", "--shape", "M=" + "9" * 400],
+        ["predict", "h20", "gemm", "--shape", "M=" + "9" * 40],
+        ["predict", "h20", "gemm", "--shape", "M=-5"],
+        ["specs", "--match", "NVIDIA H100 PCIe", "--sm-count", "-1"],
+        ["workloads", "--floor", ""],
+        ["workloads", "--floor", "h20\x1b[2J"],
     ],
     ids=" ".join,
 )
@@ -133,3 +139,48 @@ def test_an_unexpected_exception_is_not_status_1(capsys, monkeypatch):
     assert code == EXIT_INTERNAL != 1
     assert len(err) == 1 and err[0].startswith("gpucompare: internal error: KeyError: 'size_bytes' at ")
 
+
+# ---------------------------------------------------------------- records
+
+
+def _collective_record() -> dict:
+    from test_fuzz_inputs import sample_run
+
+    _, records = sample_run()
+    rec = dict(records[0], workload="all_reduce", family="collective", flops=0)
+    rec["collective"] = {
+        "world_size": 8,
+        "backend": "nccl",
+        "backend_version": "2.21.5",
+        "algorithm": "Ring",
+        "size_bytes": 1 << 30,
+        "bus_factor": 1.75,
+        "algbw_gbps": 200.0,
+        "busbw_gbps": 350.0,
+    }
+    return rec
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"size_bytes": None}, "collective.size_bytes"),
+        ({"world_size": "8"}, "collective.world_size"),
+        ({"world_size": 0}, "collective.world_size"),
+        ({"busbw_gbps": float("nan")}, "collective.busbw_gbps"),
+        ({"busbw_gbps": None}, "collective.busbw_gbps"),
+        ({"backend": "nccl\x1b[2J"}, "collective.backend"),
+    ],
+)
+def test_the_schema_checks_inside_collective(change, field):
+    """Issue 22 item 2: a collective record without size_bytes passed validation, then KeyError in model/comm."""
+    from gpucompare.errors import ResultsError
+    from gpucompare.results import validate_record
+
+    rec = _collective_record()
+    validate_record(rec)  # the unchanged record is valid
+    rec["collective"].update(change)
+    if change.get("size_bytes", 0) is None:
+        del rec["collective"]["size_bytes"]
+    with pytest.raises(ResultsError, match=field.replace(".", r"\.")):
+        validate_record(rec, "r.jsonl:1")

@@ -30,7 +30,24 @@ def test_validate_json_rows_and_summary(capsys):
 def test_validate_table_says_published_and_the_model(capsys):
     assert cli.main(["validate"]) == 0
     text = capsys.readouterr().out
-    assert "PUBLISHED" in text and "five lines" in text and "compute-bound GEMM" in text
+    assert "PUBLISHED" in text and "five lines" in text
+    for klass in ("GEMM", "attention fwd", "attention bwd", "decode", "bandwidth"):
+        assert f"\n{klass} " in text, klass
+    assert "p90 |err|" in text and "naive p90" in text
+
+
+def test_predict_without_a_validated_band_prints_no_plus_minus(capsys):
+    """The H20 has no fp8 GEMM figure: its band is not the own-chip bf16 one; the Ascend 910C's decode GEMM
+    rests on a level no leave-one-chip-out cell covers: error not known, no ±, indicative."""
+    assert cli.main(["predict", "H20", "gemm", "--dtype", "fp8", "--json"]) == 0
+    p = json.loads(capsys.readouterr().out)
+    assert p["level"] != "own chip" and "expected_p90" in p and "indicative" in p
+    assert cli.main(["predict", "H20", "gemm", "--dtype", "fp8"]) == 0
+    text = capsys.readouterr().out
+    assert "±2%" not in text.splitlines()[0]
+    assert cli.main(["predict", "ascend-910c", "gemm_decode"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "not known" in first and "±" not in first and "INDICATIVE" in first
 
 
 def test_predict_json(capsys):
@@ -47,6 +64,9 @@ def test_predict_json(capsys):
         "bound",
         "evidence",
         "expected_rel_error",
+        "expected_p90",
+        "expected_n",
+        "indicative",
     }
     assert keys <= set(p) and p["kind"] == "projected"
     assert p["chip"] == "h20" and p["shape"] == {"M": 8192, "N": 8192, "K": 8192} and p["bound"] == "compute"

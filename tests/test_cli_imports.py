@@ -42,4 +42,3 @@ def test_file_only_commands_do_not_import_torch(argv, tmp_path):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["status"] == 0, result["err"]
     assert result["heavy"] == [], f"`gpucompare {' '.join(argv)}` imported {result['heavy']}"
-

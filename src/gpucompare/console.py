@@ -30,6 +30,8 @@ from rich.padding import Padding
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from gpucompare.sanitize import terminal as _safe
+
 PLAIN_TEXT_WIDTH = 110
 """Where :class:`Wrapped` text wraps in plain output (a terminal wraps it at its own width)."""
 
@@ -88,7 +90,7 @@ class Table:
     def add_row(self, *values: Any) -> None:
         if len(values) != len(self.columns):
             raise ValueError(f"a row of {len(values)} cells for {len(self.columns)} columns")
-        self.rows.append(tuple(col.text(v) for col, v in zip(self.columns, values)))
+        self.rows.append(tuple(_safe(col.text(v)) for col, v in zip(self.columns, values)))
 
     def min_width(self) -> int:
         """The narrowest width without cutting a cell: fixed columns whole, wrapping ones at their longest
@@ -131,7 +133,7 @@ class Wrapped:
 
     def lines(self, width: int) -> list[str]:
         pad = " " * self.indent
-        return textwrap.wrap(self.text, width=width, initial_indent=pad, subsequent_indent=pad) or [""]
+        return textwrap.wrap(_safe(self.text), width=width, initial_indent=pad, subsequent_indent=pad) or [""]
 
 
 Block = str | Table | Wrapped
@@ -183,7 +185,7 @@ def render(*blocks: Block) -> str:
         elif isinstance(block, Wrapped):
             out += block.lines(PLAIN_TEXT_WIDTH)
         else:
-            out.append(block)
+            out.append(_safe(block))
     return "\n".join(out)
 
 
@@ -205,7 +207,7 @@ def echo(*blocks: Block, file: TextIO | None = None) -> None:
             for line in block.lines(max(console.width - 1, 20)):
                 console.print(Text(line), soft_wrap=True)
         else:
-            console.print(Text(block))
+            console.print(Text(_safe(block)))
 
 
 # ---------------------------------------------------------------- progress of `gpucompare run`

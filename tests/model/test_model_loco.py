@@ -4,11 +4,10 @@ the rows and summary carry what the CLI and the report publish, and the goals ar
 from __future__ import annotations
 
 import dataclasses
-import statistics
 
 import pytest
 
-from gpucompare.model.loco import expected_error, summarise, validate_ledger
+from gpucompare.model.loco import summarise, validate_ledger
 from gpucompare.specs.published import load_published
 
 ROW_KEYS = {
@@ -53,29 +52,44 @@ def test_the_held_out_chip_never_predicts_itself(rows):
 
 def test_summary_per_class_and_overall(rows):
     summary = {s.klass: s for s in summarise(rows)}
-    assert "overall" in summary and "compute-bound GEMM" in summary and "bandwidth" in summary
+    for klass in ("overall", "GEMM", "attention fwd", "attention bwd", "decode", "bandwidth"):
+        assert klass in summary, klass
     ok = [r for r in rows if r.rel_error is not None]
     assert summary["overall"].n == len(ok)
     assert summary["overall"].max_abs == pytest.approx(max(abs(r.rel_error) for r in ok))
+    errs = sorted(abs(r.rel_error) for r in ok)
+    assert errs[0] <= summary["overall"].p90_abs <= errs[-1]
+    assert summary["overall"].median_abs <= summary["overall"].p90_abs
 
 
 def test_goals_on_gemm_and_bandwidth(rows):
-    """The issue's goal: median |error| <= 10 % on compute-bound GEMM and on bandwidth; GEMM better than
-    the naive transfer. (Bandwidth equals naive: the model has no chip term for memory.)"""
+    """The goal: median |error| <= 10 % on GEMM and on bandwidth; GEMM better than the naive transfer.
+    (Bandwidth equals naive: the model has no chip term for memory.)"""
     summary = {s.klass: s for s in summarise(rows)}
-    gemm, bw = summary["compute-bound GEMM"], summary["bandwidth"]
+    gemm, bw = summary["GEMM"], summary["bandwidth"]
     assert gemm.median_abs <= 0.10 and bw.median_abs <= 0.10
     assert gemm.median_abs < gemm.naive_median_abs
     assert bw.median_abs == pytest.approx(bw.naive_median_abs)
 
 
-def test_expected_error_comes_from_the_validation(rows):
-    err, basis = expected_error("gemm", "same script and shape", rows)
-    same = [
-        abs(r.rel_error)
-        for r in rows
-        if r.level == "same script and shape" and r.klass == "compute-bound GEMM"
-    ]
-    assert len(same) >= 3 and err == pytest.approx(statistics.median(same))
-    assert "leave-one-chip-out" in basis
-    assert expected_error("decode_attention", "x", rows)[0] is None
+def test_an_unrepresentative_entry_never_becomes_evidence(rows):
+    """One H200 attention figure made absurd and unrepresentative predicts exactly what the ledger without it
+    predicts, and is not predicted itself; with include_unrepresentative it is used (and moves others)."""
+    entries = load_published()
+    target = next(
+        e for e in entries if e.chip == "h200-sxm" and e.workload == "attention_fwd" and e.representative
+    )
+    bad = dataclasses.replace(
+        target, value=target.value * 50, representative=False, representative_why="test"
+    )
+    changed = [bad if e.id == target.id else e for e in entries]
+    without = {r.id: r for r in validate_ledger([e for e in entries if e.id != target.id])}
+    again = {r.id: r for r in validate_ledger(changed)}
+    assert again[target.id].status == "unrepresentative" and again[target.id].predicted is None
+    for rid, r in without.items():
+        assert again[rid].predicted == r.predicted, rid
+    used = {r.id: r for r in validate_ledger(changed, include_unrepresentative=True)}
+    assert used[target.id].status == "ok"
+    assert any(used[rid].predicted != r.predicted for rid, r in without.items() if r.status == "ok")
+    flagged = {e.id for e in entries if not e.representative}
+    assert flagged and all(r.status == "unrepresentative" for r in rows if r.id in flagged)

@@ -132,6 +132,13 @@ def test_deterministic_bytes(generated, tmp_path):
     report.generate(tmp_path, runs(), **KW)
     files = sorted(p.relative_to(generated) for p in generated.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    assert {p.suffix for p in files} == {".csv", ".svg", ".png", ".md", ".html", ".json"}  # .json: the manifest
+    assert {p.suffix for p in files} == {
+        ".csv",
+        ".svg",
+        ".png",
+        ".md",
+        ".html",
+        ".json",
+    }  # .json: the manifest
     for rel in files:  # every file, images included
         assert (generated / rel).read_bytes() == (tmp_path / rel).read_bytes(), rel

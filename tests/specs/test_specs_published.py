@@ -40,6 +40,11 @@ method = "m"
 source = "s"
 where = "table 1, row H100"
 confidence = "measured-published"
+implementation = "cublas"
+implementation_version = "unstated"
+source_kind = "benchmark-folder"
+representative = true
+representative_why = "an ordinary result of the table"
 """
 HEAD = """
 [meta]
@@ -100,6 +105,22 @@ def test_every_entry_is_sourced_and_resolves():
         assert e.value > 0
         assert e.counts and e.group and e.method
         assert e.evidence.startswith("published: ")
+
+
+def test_every_entry_names_its_implementation_source_kind_and_representativeness():
+    from gpucompare.specs.published import IMPLEMENTATIONS, SOURCE_KINDS, evidence_entries
+
+    for e in LEDGER:
+        assert e.implementation in IMPLEMENTATIONS and e.source_kind in SOURCE_KINDS, e.id
+        assert e.implementation_version.strip() and e.representative_why.strip(), e.id
+        assert ("UNREPRESENTATIVE" in e.evidence) == (not e.representative), e.id
+    by_id = {e.id: e for e in LEDGER}
+    # the sources that report their own figure as a regression or as low
+    for eid in ("fa3-issue1438-h200-fwd", "fa3-issue1438-h100-fwd", "fa2-b200-fwd-hd64-s8192"):
+        assert not by_id[eid].representative, eid
+    used = {e.id for e in evidence_entries(LEDGER)}
+    assert used == {e.id for e in LEDGER if e.representative}
+    assert {e.id for e in evidence_entries(LEDGER, include_unrepresentative=True)} == set(by_id)
 
 
 def test_every_entry_maps_onto_the_registry():
@@ -177,6 +198,16 @@ def test_a_good_entry_loads(tmp_path):
         ("confidence", 'confidence = "official"', "not one of"),
         ("counts", None, "missing"),
         ("group", "group = 3", "non-empty string"),
+        ("implementation", None, "missing"),
+        ("implementation", 'implementation = "cuBLAS 12"', "not one of"),
+        ("implementation_version", None, "missing"),
+        ("implementation_version", 'implementation_version = ""', "non-empty string"),
+        ("source_kind", None, "missing"),
+        ("source_kind", 'source_kind = "tweet"', "not one of"),
+        ("representative", None, "missing"),
+        ("representative", 'representative = "yes"', "true or false"),
+        ("representative_why", None, "missing"),
+        ("representative_why", 'representative_why = " "', "non-empty string"),
     ],
 )
 def test_malformed_entry_names_entry_and_field(tmp_path, field, line, message):
@@ -295,3 +326,13 @@ def test_cli_bad_file_is_one_line_exit_2(capsys, tmp_path):
     rc, _, err = _run(capsys, "published", "--file", str(path))
     assert rc == 2
     assert "entry 'e1', field 'chip'" in err and err.count("\n") == 1
+
+
+def test_a_serving_entry_is_accepted_before_the_workload_is_registered(tmp_path):
+    """serving24 appends ``workload = "serving"`` tokens/s entries: the reader must not block them."""
+    entry = GOOD_ENTRY.replace('workload = "gemm"', 'workload = "serving"')
+    entry = entry.replace('metric = "tflops"', 'metric = "tokens_per_s"').replace(
+        "shape = { M = 4096, N = 4096, K = 4096 }", 'shape = { model = "llama3-70b", batch = 64 }'
+    )
+    (e,) = _ledger(tmp_path, entry)
+    assert e.workload == "serving" and e.metric == "tokens_per_s" and e.representative

@@ -48,3 +48,30 @@ def seconds_at_most(high: float):
         return value
 
     return parse
+
+
+def name(text: str) -> str:
+    """argparse type: a name (chip, workload, dtype): not empty, one line, printable, at most 200 characters."""
+    text = text.strip()
+    if not text or len(text) > 200 or not text.isprintable():
+        raise argparse.ArgumentTypeError(f"expected a name, got {text[:40]!r}")
+    return text
+
+
+#: Largest shape parameter an argument may give (the records' bound, ``results.record.SHAPE_INT_MAX``).
+SHAPE_INT_MAX = 2**40
+
+
+def shape_items(text: str) -> str:
+    """argparse type: ``k=v,...`` whose integer values are in ``[0, 2**40]`` (a 400-digit M is refused here,
+    before any arithmetic overflows or prints 2.4e36 ms)."""
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"shape item {item[:40]!r}: expected k=v")
+        value = value.strip()
+        if value.lstrip("+-").isdigit() and (len(value) > 16 or not 0 <= int(value) <= SHAPE_INT_MAX):
+            raise argparse.ArgumentTypeError(
+                f"shape item {key.strip()[:40]}: expected an integer in [0, 2**40], got {value[:40]!r}"
+            )
+    return text

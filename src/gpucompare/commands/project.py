@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from gpucompare.errors import ResultsError
+from gpucompare.sanitize import terminal
 
 DEFAULT_RUNS = Path("results") / "runs"
 
@@ -98,7 +99,7 @@ def main(args: argparse.Namespace) -> int:
     with pd.option_context(
         "display.max_rows", None, "display.width", 200, "display.float_format", "{:.4g}".format
     ):
-        print(pd.DataFrame(rows).fillna("").to_string(index=False))
+        print(terminal(pd.DataFrame(rows).fillna("").to_string(index=False)))
         if steps:
             print("\nOne Llama-3-70B-sized layer (tokens/s for 80 layers):")
             srows = [
@@ -112,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
                 }
                 for s in steps
             ]
-            print(pd.DataFrame(srows).fillna("").to_string(index=False))
+            print(terminal(pd.DataFrame(srows).fillna("").to_string(index=False)))
     if print_note:
         print(print_note, file=sys.stderr)
     if any(p.pipeline_check for p in projections):

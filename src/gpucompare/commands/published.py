@@ -41,11 +41,16 @@ def _value(e: PublishedEntry) -> str:
     return f"{e.value:g} {UNITS[e.metric]}"  # as published (up to 6 significant digits)
 
 
+def _use(e: PublishedEntry) -> str:
+    return "yes" if e.representative else "UNREPRESENTATIVE"
+
+
 def format_table(entries: list[PublishedEntry]) -> str:
     """A plain-text listing: one line of figures per entry, then its source and place (published)."""
-    head = ["id", "chip", "workload", "dtype", "shape", "published value", "group", "confidence"]
+    head = ["id", "chip", "workload", "dtype", "shape", "published value", "group", "implementation", "evidence"]
     rows = [head] + [
-        [e.id, e.chip, e.workload, e.dtype, _shape(e), _value(e), e.group, e.confidence] for e in entries
+        [e.id, e.chip, e.workload, e.dtype, _shape(e), _value(e), e.group, e.implementation, _use(e)]
+        for e in entries
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = []
@@ -63,6 +68,12 @@ def format_table(entries: list[PublishedEntry]) -> str:
         f"{len(entries)} published figure(s): read in the sources named, NOT measured by gpucompare. "
         "Compare figures within one group (same script or harness)."
     )
+    bad = sum(not e.representative for e in entries)
+    if bad:
+        lines.append(
+            f"{bad} of them UNREPRESENTATIVE (their source reports a regression, a bug or a low figure): listed, "
+            "never efficiency evidence unless --include-unrepresentative is given to predict/validate."
+        )
     return "\n".join(lines)
 
 

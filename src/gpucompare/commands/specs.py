@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from gpucompare import console
-from gpucompare.commands import positive_number
+from gpucompare.commands import bounded_int, positive_number
 from gpucompare.errors import SpecError
 from gpucompare.specs import DTYPES, Chip, load_chips
 
@@ -31,7 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--match", metavar="NAME", help="print the id of the chip NAME resolves to (exit 2 if none)"
     )
-    p.add_argument("--sm-count", type=int, metavar="N", help="with --match: the SM count the device reports")
+    p.add_argument(
+        "--sm-count",
+        type=bounded_int(1, 100_000),
+        metavar="N",
+        help="with --match: the SM count the device reports",
+    )
     p.add_argument(
         "--memory-gb",
         type=positive_number,

@@ -17,6 +17,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from gpucompare import console
+from gpucompare.commands import name
 from gpucompare.errors import GpucompareError
 from gpucompare.hw import TIERS
 
@@ -152,6 +153,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--tier", choices=TIERS, help="only this tier's shapes (default: all)")
-    parser.add_argument("--floor", metavar="CHIP", help="add each shape's two-number floor on this chip")
-    parser.add_argument("--dtype", help="with --floor: the dtype (default: each workload's first)")
+    parser.add_argument(
+        "--floor", type=name, metavar="CHIP", help="add each shape's two-number floor on this chip"
+    )
+    parser.add_argument("--dtype", type=name, help="with --floor: the dtype (default: each workload's first)")
     parser.set_defaults(func=run)

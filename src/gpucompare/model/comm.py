@@ -167,14 +167,14 @@ def predict(op: str, size: int, ranks: int, chip: Chip, f: Fit) -> tuple[float |
 
 
 def published_points(entries: Iterable) -> list[Point]:
-    """The ledger's ``collective`` busbw entries as points (published evidence)."""
+    """The ledger's representative ``collective`` busbw entries as points (published evidence)."""
     from gpucompare.specs import load_chips
 
     db = load_chips()
     out = []
     for e in entries:
-        if e.workload != "collective" or e.metric != "gbps":
-            continue
+        if e.workload != "collective" or e.metric != "gbps" or not getattr(e, "representative", True):
+            continue  # an entry its source reports as low or weird is listed, never evidence
         size = e.shape.get("bytes")
         op = str(e.shape.get("op"))
         algo = comm_class(db.get(e.chip), op, str(e.shape.get("algorithm", "default")))[0]

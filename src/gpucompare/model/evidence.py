@@ -36,6 +36,24 @@ _CLASS_OF = {
 }
 
 
+#: Classes ``gpucompare validate`` reports (attention split into its forward and backward passes).
+VALIDATION_CLASSES = ("GEMM", "attention fwd", "attention bwd", "decode", "bandwidth")
+_VCLASS_OF = {
+    "gemm": "GEMM",
+    "attention_fwd": "attention fwd",
+    "attention_bwd": "attention bwd",
+    "decode_attention": "decode",
+    "gemm_decode": "decode",
+    "copy": "bandwidth",
+    "triad": "bandwidth",
+}
+
+
+def validation_class(workload: str) -> str | None:
+    """The class of a workload in validation (:data:`VALIDATION_CLASSES`), None when not modelled."""
+    return _VCLASS_OF.get(workload)
+
+
 def workload_class(workload: str) -> str | None:
     """The class of a workload (:data:`CLASSES`), None for one the projection does not model."""
     return _CLASS_OF.get(workload)
@@ -62,6 +80,8 @@ class Observation:
     flops: float
     bytes: float
     label: str  # where the figure comes from (source and place, or run id)
+    implementation: str = "other"  # the library or kernel family (ledger ``implementation``; impl of a run)
+    source: str = ""  # the publication (ledger source URL) or the run: "rests on one source" counts these
 
     @property
     def klass(self) -> str | None:
@@ -92,6 +112,28 @@ def roofline_terms(chip: Chip, flops: float, nbytes: float, dtype: str) -> tuple
     return t_c, t_m
 
 
+def _bytes_or_zero(e: PublishedEntry) -> float:
+    return decode_bytes(e.workload, e.shape, e.dtype)
+
+
+def decode_bytes(workload: str, shape: Mapping[str, Any], dtype: str) -> float:
+    """About the bytes a decode figure given as GB/s only moves: its workload's cost model in fp16 scaled to
+    the dtype's element size (an fp8 KV cache: 1 byte an element); 0 otherwise (STREAM's GB/s is the benchmark's own count). Only
+    the size comparison of memory-bound evidence uses it (a small decode call is latency-bound)."""
+    from gpucompare.workloads import get_workload
+    from gpucompare.workloads.base import Shape
+
+    if validation_class(workload) != "decode":
+        return 0.0
+    from gpucompare.dtypes import get as dtype_info
+
+    try:  # its cost model in fp16, scaled to the dtype's element size: the size to within the output's share
+        fp16 = get_workload(workload).bytes(Shape("given", dict(shape)), "fp16")
+        return float(fp16) * dtype_info(dtype).bytes / 2
+    except (KeyError, ValueError):
+        return 0.0
+
+
 def _entry_time(e: PublishedEntry, flops: float, nbytes: float) -> float | str:
     if e.metric == "time_s":
         return e.value
@@ -108,14 +150,14 @@ def from_entry(e: PublishedEntry, db: ChipDB) -> Observation | str:
     if chip is None:  # a ledger over the packaged chips, judged against another chip database
         return f"chip {e.chip!r} is not in this chip database"
     base = dict(id=e.id, kind="published", chip=chip.id, workload=e.workload, shape=e.shape, dtype=e.dtype)
-    base.update(group=e.group, label=e.evidence)
+    base.update(group=e.group, label=e.evidence, implementation=e.implementation, source=e.source["url"])
     if workload_class(e.workload) is None:
         return f"workload {e.workload!r} is not modelled by the projection"
     if not e.registered:
         if e.metric != "gbps" or not chip.bandwidth_tbps:
             return f"{e.dtype} {e.workload}: only a GB/s figure on a chip with a known bandwidth is usable"
         eff = e.value / (chip.bandwidth_tbps * 1e3)
-        return Observation(**base, efficiency=eff, bound="memory", flops=0.0, bytes=0.0)
+        return Observation(**base, efficiency=eff, bound="memory", flops=0.0, bytes=_bytes_or_zero(e))
     flops, nbytes = work(e.workload, e.shape, e.dtype)
     terms = roofline_terms(chip, flops, nbytes, e.dtype)
     t = _entry_time(e, flops, nbytes)
@@ -142,17 +184,26 @@ def from_measured(m: Measured) -> Observation | None:
         flops=m.flops,
         bytes=m.bytes,
         label=f"measured here: run {m.run_id} ({m.device_name}, impl {m.impl})",
+        implementation=f"measured-here:{m.impl}",
+        source=f"run {m.run_id}",
     )
 
 
 def observations(
-    entries: Iterable[PublishedEntry], db: ChipDB, measured: Sequence[Measured] = ()
+    entries: Iterable[PublishedEntry],
+    db: ChipDB,
+    measured: Sequence[Measured] = (),
+    include_unrepresentative: bool = False,
 ) -> tuple[list[Observation], list[tuple[str, str]]]:
     """Every usable observation (ledger entries, then GPU runs made here) and the (entry id, reason) of
-    the entries that give none."""
+    the entries that give none. An unrepresentative entry (its source reports a regression, a bug or a
+    low figure) gives none unless ``include_unrepresentative``."""
     out: list[Observation] = []
     skipped: list[tuple[str, str]] = []
     for e in entries:
+        if not e.representative and not include_unrepresentative:
+            skipped.append((e.id, f"unrepresentative: {e.representative_why}"))
+            continue
         obs = from_entry(e, db)
         if isinstance(obs, str):
             skipped.append((e.id, obs))

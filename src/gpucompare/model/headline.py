@@ -89,27 +89,59 @@ def measured_ratios(a: Chip, b: Chip, pool: Sequence[Observation], db: ChipDB) -
     return rows
 
 
+def inversion(a: Chip, b: Chip, workload: str, ratio: float, p90s: Sequence[float | None]) -> str:
+    """Why a projected ratio of compute-bound work reverses the chips' spec order (dense bf16 peak) beyond
+    its error, or "" when it does not: the ratio stays on the wrong side of 1 even when each chip's time
+    moves by its p90 error in the favourable direction (an unknown error cannot rule it out)."""
+    if workload_class(workload) not in ("compute-bound GEMM", "attention"):
+        return ""
+    (spec,) = spec_ratios(a, b, ("bf16",))
+    if spec.ratio is None or abs(spec.ratio - 1) < 0.05 or (spec.ratio > 1) == (ratio > 1):
+        return ""
+    errs = [e for e in p90s if e is not None]
+    if len(errs) < len(p90s):
+        band = "its error is not known"
+    else:
+        slack = 1 + sum(errs)
+        favourable = ratio * slack if spec.ratio > 1 else ratio / slack
+        if (favourable > 1) == (spec.ratio > 1):
+            return ""
+        band = f"beyond its p90 errors ({', '.join(f'{e:.0%}' for e in errs)})"
+    return (
+        f"inverted: projected {ratio:.3g}x against a spec bf16 ratio of {spec.ratio:.3g}x on compute-bound work, "
+        f"{band}"
+    )
+
+
 def projected_ratio(
     a: Chip, b: Chip, workload: str, pool: Sequence[Observation], cal: Calibration, db: ChipDB
 ) -> dict[str, Any] | None:
-    """The calibrated model's ``t_B / t_A`` at the workload's first gpu-tier shape in bf16; None when
-    either chip cannot be predicted."""
-    from gpucompare.model.loco import expected_error
+    """The calibrated model's ``t_B / t_A`` at the workload's first gpu-tier shape in bf16, with its error
+    band, whether it is indicative and whether it is inverted (:func:`inversion`); None when either chip
+    cannot be predicted."""
+    from gpucompare.model.predict import with_error
 
     shape = parse_shape(workload, None)
     pa, pb = (predict_target(Target(c.id, workload, shape, "bf16"), pool, cal, db) for c in (a, b))
     if pa.time_s is None or pb.time_s is None:
         return None
-    errs = [expected_error(workload, p.level or "")[0] for p in (pa, pb)]
-    err = max((e for e in errs if e is not None), default=None)
+    pa, pb = with_error(pa), with_error(pb)
+    errs = [p.expected_rel_error for p in (pa, pb)]
+    err = None if any(e is None for e in errs) else max(e for e in errs if e is not None)
+    ratio = pb.time_s / pa.time_s
+    flag = inversion(a, b, workload, ratio, [pa.expected_p90, pb.expected_p90])
+    weak = "; ".join(f"{p.chip}: {p.indicative_why}" for p in (pa, pb) if p.indicative)
     return {
         "klass": workload_class(workload),
         "workload": workload,
         "dtype": "bf16",
         "shape": shape_text(shape),
         "group": None,
-        "ratio": pb.time_s / pa.time_s,
+        "ratio": ratio,
         "basis": "projected",
+        "indicative": bool(weak),
+        "indicative_why": weak,
+        "inverted": flag,
         "bound_a": pa.bound,
         "bound_b": pb.bound,
         "evidence": f"projected (calibrated model): {a.id} from '{pa.level}', {b.id} from '{pb.level}'"
@@ -187,7 +219,7 @@ def evidence_workload_ratios(db: ChipDB | None = None, measured: Sequence[Any] |
         for workload in _registered():
             if workload not in seen and workload_class(workload) is not None:
                 p = projected_ratio(a, b, workload, pool, cal, db)
-                rows += [p] if p else []
+                rows += [p] if p and not p["inverted"] else []  # an inverted projection is no verdict's basis
         return [_provider_row(r) for r in rows]
 
     return provider
@@ -208,6 +240,7 @@ def _provider_row(r: dict) -> dict:
         "detail": r["evidence"],
         "evidence": r["basis"],
         "rel_error": r.get("rel_error"),
+        "indicative": bool(r.get("indicative")),
     }
 
 

@@ -1,10 +1,11 @@
 """Leave-one-chip-out validation of the calibrated projection over the ledger of published measurements.
 
 For each chip X of the ledger: every figure of X is removed, ``beta`` is refitted on the other chips'
-figures, and each of X's figures is predicted from the rest (:func:`gpucompare.model.predict.predict_target`,
-the entry's own script as its group). The naive baseline is the same evidence with the efficiency copied
-unchanged. Errors are on the figure as published: ``predicted / measured - 1`` (a time or a rate).
-Nothing of X is used to predict X.
+figures, and each of X's figures is predicted from the rest (:func:`gpucompare.model.target.predict_target`,
+the entry's own script as its group and its own implementation family). The naive baseline is the same
+evidence with the efficiency copied unchanged. Errors are on the figure as published: ``predicted /
+measured - 1`` (a time or a rate). Nothing of X is used to predict X. An unrepresentative entry (its source
+reports a regression, a bug or a low figure) is neither evidence nor predicted, unless asked.
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
-from gpucompare.model.calibration import Target, fit
-from gpucompare.model.evidence import CLASSES, Observation, observations, shape_text, workload_class
-from gpucompare.model.predict import predict_target
+from gpucompare.model.calibration import Calibration, Target, fit
+from gpucompare.model.evidence import (
+    VALIDATION_CLASSES,
+    Observation,
+    observations,
+    shape_text,
+    validation_class,
+)
+from gpucompare.model.target import predict_target
 from gpucompare.specs import ChipDB, load_chips
 from gpucompare.specs.published import PublishedEntry, load_published
 
@@ -29,7 +36,7 @@ class LocoRow:
     id: str
     chip: str
     workload: str
-    klass: str | None
+    klass: str | None  # the validation class (:data:`~gpucompare.model.evidence.VALIDATION_CLASSES`)
     shape: str
     dtype: str
     group: str
@@ -45,6 +52,7 @@ class LocoRow:
     status: str
     reason: str = ""
     source: str = ""
+    implementation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,16 +63,21 @@ def _figure(metric: str, time_s: float | None, tflops: float | None, gbps: float
 
 
 def _row(
-    e: PublishedEntry, obs: Observation | None, train: Sequence[Observation], db: ChipDB, why: str
+    e: PublishedEntry,
+    obs: Observation | None,
+    train: Sequence[Observation],
+    cal: Calibration,
+    db: ChipDB,
+    why: str,
 ) -> LocoRow:
-    base = dict(id=e.id, chip=e.chip, workload=e.workload, klass=workload_class(e.workload))
+    base = dict(id=e.id, chip=e.chip, workload=e.workload, klass=validation_class(e.workload))
     base.update(shape=shape_text(e.shape), dtype=e.dtype, group=e.group, metric=e.metric, measured=e.value)
-    base.update(source=e.evidence)
+    base.update(source=e.evidence, implementation=e.implementation)
     empty = dict(predicted=None, naive=None, rel_error=None, naive_rel_error=None, level=None)
     if obs is None:
-        return LocoRow(**base, **empty, beta=None, evidence=0, status="not modelled", reason=why)
-    cal = fit(train, db, excluded=(e.chip,))
-    target = Target(e.chip, e.workload, e.shape, e.dtype, e.group)
+        status = "unrepresentative" if why.startswith("unrepresentative") else "not modelled"
+        return LocoRow(**base, **empty, beta=None, evidence=0, status=status, reason=why)
+    target = Target(e.chip, e.workload, e.shape, e.dtype, e.group, e.implementation)
     p = predict_target(target, train, cal, db, gbps_only=not e.registered)
     if p.status != "ok":
         return LocoRow(**base, **empty, beta=cal.beta, evidence=0, status=p.status, reason=p.reason)
@@ -88,18 +101,23 @@ def _row(
 
 
 def validate_ledger(
-    entries: Sequence[PublishedEntry] | None = None, db: ChipDB | None = None
+    entries: Sequence[PublishedEntry] | None = None,
+    db: ChipDB | None = None,
+    include_unrepresentative: bool = False,
 ) -> list[LocoRow]:
     """Every entry predicted with its own chip's figures removed (see the module docstring), ledger order."""
     db = db or load_chips()
     entries = load_published() if entries is None else list(entries)
-    obs, skipped = observations(entries, db)
+    obs, skipped = observations(entries, db, include_unrepresentative=include_unrepresentative)
     by_id = {o.id: o for o in obs}
     why = dict(skipped)
     rows = []
+    fits: dict[str, Calibration] = {}
     for e in entries:
         train = [o for o in obs if o.chip != e.chip]
-        rows.append(_row(e, by_id.get(e.id), train, db, why.get(e.id, "")))
+        if e.chip not in fits:
+            fits[e.chip] = fit(train, db, excluded=(e.chip,))
+        rows.append(_row(e, by_id.get(e.id), train, fits[e.chip], db, why.get(e.id, "")))
     return rows
 
 
@@ -113,15 +131,27 @@ def default_rows() -> list[LocoRow]:
     return list(_default_rows())
 
 
+def p90(values: Sequence[float]) -> float | None:
+    """The 90th percentile (linear between order statistics); None for no value."""
+    v = sorted(values)
+    if not v:
+        return None
+    if len(v) == 1:
+        return v[0]
+    return statistics.quantiles(v, n=10, method="inclusive")[8]
+
+
 @dataclass(frozen=True)
 class ClassSummary:
-    """Errors of one workload class (or ``overall``): model and naive, median and max of |error|."""
+    """Errors of one validation class (or ``overall``): model and naive, median, p90 and max of |error|."""
 
     klass: str
     n: int
     median_abs: float | None
+    p90_abs: float | None
     max_abs: float | None
     naive_median_abs: float | None
+    naive_p90_abs: float | None
     naive_max_abs: float | None
     better: int  # entries where the model's |error| is below the naive one's
     worse: int
@@ -150,39 +180,24 @@ def _summary(klass: str, rows: Sequence[LocoRow]) -> ClassSummary:
         klass=klass,
         n=len(ok),
         median_abs=med,
+        p90_abs=p90(errs),
         max_abs=max(errs) if errs else None,
         naive_median_abs=nmed,
+        naive_p90_abs=p90(naive),
         naive_max_abs=max(naive) if naive else None,
         better=sum(abs(r.rel_error) < abs(r.naive_rel_error) - 1e-9 for r in ok),
         worse=sum(abs(r.rel_error) > abs(r.naive_rel_error) + 1e-9 for r in ok),
-        not_predicted=len(rows) - len(ok),
+        not_predicted=sum(r.status not in ("ok", "unrepresentative") for r in rows),
         verdict=_verdict(med, nmed),
     )
 
 
 def summarise(rows: Sequence[LocoRow]) -> list[ClassSummary]:
-    """One summary per workload class with rows (:data:`CLASSES` order), then ``overall``."""
-    out = [_summary(k, [r for r in rows if r.klass == k]) for k in CLASSES if any(r.klass == k for r in rows)]
+    """One summary per validation class with rows (:data:`VALIDATION_CLASSES` order), then ``overall``."""
+    out = [
+        _summary(k, [r for r in rows if r.klass == k])
+        for k in VALIDATION_CLASSES
+        if any(r.klass == k for r in rows)
+    ]
     modelled = [r for r in rows if r.klass is not None]
     return [*out, _summary("overall", modelled)]
-
-
-def expected_error(
-    workload: str, level: str, rows: Sequence[LocoRow] | None = None
-) -> tuple[float | None, str]:
-    """(median |error|, how it was chosen) of the leave-one-chip-out predictions of ``workload``'s class:
-    from the same evidence level when 3 or more were made from it, else from the whole class."""
-    rows = default_rows() if rows is None else rows
-    klass = workload_class(workload)
-    ok = [r for r in rows if r.klass == klass and r.rel_error is not None]
-    same = [r for r in ok if r.level == level]
-    if len(same) >= 3:
-        errs, basis = (
-            same,
-            f"median |error| of {len(same)} leave-one-chip-out {klass} predictions from '{level}'",
-        )
-    elif ok:
-        errs, basis = ok, f"median |error| of all {len(ok)} leave-one-chip-out {klass} predictions"
-    else:
-        return None, f"no leave-one-chip-out prediction of the {klass} class: the error is not known"
-    return statistics.median(abs(r.rel_error) for r in errs), basis

@@ -152,6 +152,14 @@ def html_table(df: pd.DataFrame) -> str:
 
 
 def csv_text(df: pd.DataFrame) -> str:
+    """The table as CSV; text cells a spreadsheet would run as a formula are neutralised (``sanitize``)."""
+    from gpucompare.sanitize import csv_cell
+
+    df = df.copy()
+    for i in range(df.shape[1]):
+        column = df.iloc[:, i]
+        if column.dtype == object or pd.api.types.is_string_dtype(column):
+            df.isetitem(i, column.map(csv_cell))
     return df.to_csv(index=False, float_format=CSV_FLOAT, lineterminator="\n")
 
 

@@ -9,11 +9,14 @@ One function, :func:`pair_figures`, gives them (it is the one place the report a
   each chip by the calibrated projection (``gpucompare.model.predict``: per-chip efficiency from the ledger
   and the GPU runs, with its expected error); for chips outside the packaged database, the roofline time
   ``t* = max(F/P, B/BW)`` at a GPU run's efficiencies (``gpucompare.model.workload_ratio_rows``) or at 100 %;
-- **published**: two entries of the ledger of published measurements (``gpucompare.specs.published``) from
-  the same group (one script or harness), same workload, shape and dtype: apples to apples;
+- **published**: two representative entries of the ledger of published measurements
+  (``gpucompare.specs.published``) from the same group (one script or harness), same workload, shape and
+  dtype: apples to apples (an entry its own source reports as a regression or low is never one);
 - **measured here**: both chips measured on the same workload, shape and dtype by runs made with this suite.
 
-Ratios are speed-ups of A over B (``t_B / t_A``, or ``value_A / value_B`` for a throughput). cpu-fallback
+A projected figure carries ``indicative`` (p90 error above 25 %, error not known, or one source: labelled,
+never bold, never in the answer) and ``flag`` (it reverses the chips' spec order on compute-bound work beyond
+its error: listed, kept out of the answer). Ratios are speed-ups of A over B (``t_B / t_A``, or ``value_A / value_B`` for a throughput). cpu-fallback
 runs never appear (``results.is_pipeline_check``).
 """
 
@@ -111,6 +114,12 @@ class PairFigure:
     unit: str = ""
     url: str = ""
     tag: str = ""  # a few words for a chart label (published: group and dtype)
+    indicative: str = (
+        ""  # why the number is only indicative (weak evidence): labelled, never bold or in the answer
+    )
+    flag: str = (
+        ""  # why the number is flagged (a projection inverting the spec order): kept out of the answer
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,6 +134,7 @@ class PairFigure:
             "detail": self.detail,
             "source": self.source,
             "url": self.url,
+            "strength": self.flag or (f"indicative: {self.indicative}" if self.indicative else ""),
         }
 
 
@@ -203,16 +213,26 @@ def _calibrated(a: Chip, b: Chip, wc: WorkloadClass, gpu: model.Analysis | None)
     pa, pb = (model.predict(c.id, wc.workload, shape[0], wc.dtype, measured=measured) for c in (a, b))
     if pa.time_s is None or pb.time_s is None:
         return None
-    errs = [p.expected_rel_error for p in (pa, pb) if p.expected_rel_error is not None]
-    err = f"; expected error about {max(errs):.0%} per chip" if errs else "; error not validated"
-    each = ", ".join(f"{p.chip} at {p.efficiency:.0%} of its roofline ({p.level})" for p in (pa, pb))
+    from gpucompare.model.bands import ErrorBand
+    from gpucompare.model.headline import inversion
+
+    each = ", ".join(
+        f"{p.chip} at {p.efficiency:.0%} of its roofline ({p.level}, {'/'.join(p.implementations)}; "
+        f"{ErrorBand(p.expected_rel_error, p.expected_p90, p.expected_n, '').text()})"
+        for p in (pa, pb)
+    )
+    r = model.ratio(pa.time_s, pb.time_s)
+    weak = "; ".join(f"{p.chip}: {p.indicative_why}" for p in (pa, pb) if p.indicative)
+    flag = inversion(a, b, wc.workload, r, [pa.expected_p90, pb.expected_p90]) if r else ""
     return _fig(
         a,
         b,
         wc,
         "projected",
-        model.ratio(pa.time_s, pb.time_s),
-        f"calibrated model, {wc.shape_text}, {wc.dtype}: {each}{err}",
+        r,
+        f"calibrated model, {wc.shape_text}, {wc.dtype}: {each}",
+        indicative=weak,
+        flag=flag,
         source="model: calibrated projection",
         a_value=pa.time_s * 1e3,
         b_value=pb.time_s * 1e3,
@@ -277,7 +297,7 @@ def _published(a: Chip, b: Chip, wc: WorkloadClass, entries: Sequence[PublishedE
     """Every same-group pair of ledger entries on this class (mean of a chip's repeated entries)."""
     by_key: dict[tuple, dict[str, list[PublishedEntry]]] = {}
     for e in entries:
-        if e.workload in wc.workloads and e.chip in (a.id, b.id):
+        if e.workload in wc.workloads and e.chip in (a.id, b.id) and e.representative:
             by_key.setdefault(_entry_key(e), {}).setdefault(e.chip, []).append(e)
     order = {d: i for i, d in enumerate(DTYPE_ORDER)}
     out = []

@@ -257,6 +257,42 @@ def _check_values(obj: dict, where: str) -> None:
                 f"got {value!r:.40}"
             )
     _check_strings(obj["versions"], "versions", where)
+    if obj.get("collective") is not None:
+        _check_collective(obj["collective"], obj["status"], where)
+
+
+#: ``collective``: field -> (types, low, high, required). Every consumer (model/comm.py, the report) reads
+#: these; a record that passes here cannot make them raise.
+COLLECTIVE_FIELDS: dict[str, tuple[tuple[type, ...], float, float, bool]] = {
+    "world_size": ((int,), 1, 2**20, True),
+    "size_bytes": ((int,), 0, 2**50, True),
+    "backend": ((str,), 0, 0, True),
+    "backend_version": ((str,), 0, 0, False),
+    "algorithm": ((str,), 0, 0, False),
+    "bus_factor": ((int, float), 0, 1e3, False),
+    "algbw_gbps": ((int, float), 0, 1e7, False),
+    "busbw_gbps": ((int, float), 0, 1e7, False),
+}
+
+
+def _check_collective(coll: dict, status: str, where: str) -> None:
+    for key, (types, low, high, required) in COLLECTIVE_FIELDS.items():
+        value = coll.get(key)
+        name = f"collective.{key}"
+        if value is None:
+            if required or (status == "ok" and key.endswith("_gbps")):
+                raise ResultsError(
+                    f"{where}: field {name!r}: required" + (" when status is 'ok'" * (not required))
+                )
+            continue
+        if isinstance(value, bool) or not isinstance(value, types):
+            kind = " or ".join(t.__name__ for t in types)
+            raise ResultsError(f"{where}: field {name!r}: expected {kind}, got {value!r:.40}")
+        if str in types:
+            if len(value) > 200 or not value.isprintable():
+                raise ResultsError(f"{where}: field {name!r}: expected one printable line, got {value!r:.40}")
+        elif not low <= value <= high:
+            raise ResultsError(f"{where}: field {name!r}: {value!r:.40} is outside [{low:g}, {high:g}]")
 
 
 def _check_strings(mapping: dict, name: str, where: str) -> None:

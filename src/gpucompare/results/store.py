@@ -41,6 +41,7 @@ from gpucompare.results.record import (
     validate_machine,
     validate_record,
 )
+from gpucompare.sanitize import csv_cell, csv_uncell
 
 CSV_COLUMNS = tuple(RECORD_FIELDS)
 
@@ -71,6 +72,8 @@ def csv_row(record: Mapping[str, Any]) -> dict[str, str]:
             row[name] = json.dumps(value, separators=(",", ":"))
         elif value is None:
             row[name] = ""
+        elif isinstance(value, str):
+            row[name] = csv_cell(value)  # a spreadsheet shows it as text, never runs it as a formula
         else:
             row[name] = json.dumps(value) if isinstance(value, bool) else str(value)
     return row
@@ -342,7 +345,7 @@ def _csv_value(name: str, cell: str, where: str) -> Any:
         except ValueError:
             raise ResultsError(f"{where}: column {name!r}: not JSON: {cell!r:.40}") from None
     if base == "str":
-        return None if cell == "" and RECORD_FIELDS[name].endswith("?") else cell
+        return None if cell == "" and RECORD_FIELDS[name].endswith("?") else csv_uncell(cell)
     if cell == "":
         return None
     try:

@@ -15,11 +15,19 @@ File layout (validated on load; a malformed entry fails with ONE message naming 
 
     [sources.<id>]   title, url, date (the source's date or the date it was read), publisher (optional)
     [[entries]]      id, chip, workload, shape, dtype, metric, value, counts, group, method, source (an id
-                     of [sources]), where (the exact place in the source), confidence; optional: derived,
-                     software, conditions, sweep
+                     of [sources]), where (the exact place in the source), confidence, implementation
+                     (:data:`IMPLEMENTATIONS`), implementation_version ("unstated" where the source gives
+                     none), source_kind (:data:`SOURCE_KINDS`), representative (bool), representative_why
+                     (one sentence, always); optional: derived, software, conditions, sweep
+
+``representative`` is false when the source itself reports the figure as a regression, a bug, "low",
+misconfigured, or an old kernel not using the chip's tensor cores: such an entry stays in the ledger and is
+listed (labelled), but :func:`evidence_entries` leaves it out of every efficiency the model takes unless
+asked to include it.
 
 ``chip`` is any name :meth:`gpucompare.specs.ChipDB.get` resolves (stored as the chip id); ``workload`` a
-name of :data:`gpucompare.workloads.WORKLOADS` (``"collective"`` is accepted before it is registered);
+name of :data:`gpucompare.workloads.WORKLOADS` (``"collective"`` and ``"serving"`` are accepted before
+they are registered);
 ``shape`` must be a valid shape of that workload (same parameter names; its own validation), ``dtype`` one
 the workload supports, or for a memory-bound workload any dtype of the table (STREAM-style benchmarks run in
 fp64; :attr:`PublishedEntry.registered` is then False and the entry's GB/s is what it gives).
@@ -27,7 +35,7 @@ fp64; :attr:`PublishedEntry.registered` is then False and the entry's GB/s is wh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -44,8 +52,20 @@ SCHEMA_VERSION = 1
 
 METRICS = ("tflops", "gbps", "time_s", "tokens_per_s")
 CONFIDENCES = ("measured-published", "reported", "estimated")
-#: A workload name accepted before the registry has it (nccl-tests results).
+#: Workload names accepted before the registry has them (nccl-tests results; serving benchmarks' tokens/s).
 PENDING_WORKLOADS = ("collective", "serving")
+#: The library or kernel family that produced a figure (``implementation``).
+IMPLEMENTATIONS = (
+    "cublas", "cublaslt", "cutlass", "deepgemm", "cudnn", "flashattention-2", "flashattention-3",
+    "flashattention-4", "flashinfer", "flashmla", "triton", "thunderkittens", "torch-sdpa-flash",
+    "torch-sdpa-efficient", "torch-sdpa-cudnn", "torch-sdpa-math", "tensorrt-llm", "vllm", "sglang",
+    "lmdeploy", "nccl", "hccl", "rccl", "babelstream", "stream", "nvbandwidth", "cuda-memcpy", "rocblas",
+    "hipblaslt", "ck", "aiter", "other",
+)  # fmt: skip
+#: What kind of publication the source is (``source_kind``).
+SOURCE_KINDS = (
+    "vendor-results", "paper-table", "project-readme", "benchmark-folder", "pull-request", "issue", "blog",
+)  # fmt: skip
 
 REQUIRED = (
     "id",
@@ -61,16 +81,13 @@ REQUIRED = (
     "source",
     "where",
     "confidence",
-)
-OPTIONAL = ("derived", "software", "conditions", "sweep")
-#: Issue 20's implementation fields (every new entry carries them; validation of their presence is issue 20's).
-IMPLEMENTATION_FIELDS = (
     "implementation",
     "implementation_version",
     "source_kind",
     "representative",
     "representative_why",
 )
+OPTIONAL = ("derived", "software", "conditions", "sweep")
 SOURCE_FIELDS = ("title", "url", "date")
 
 
@@ -99,8 +116,11 @@ class PublishedEntry:
     source: dict[str, str]
     confidence: str
     sweep: str | None = None
-    implementation: str | None = None
+    implementation: str = "other"
+    implementation_version: str = "unstated"
+    source_kind: str = "issue"
     representative: bool = True
+    representative_why: str = ""
 
     @property
     def registered(self) -> bool:
@@ -116,7 +136,8 @@ class PublishedEntry:
     def evidence(self) -> str:
         """How the entry is labelled wherever it is shown: published, with its source and place."""
         s = self.source
-        return f"published: {s['title']} ({s['date']}), {s['where']} <{s['url']}>"
+        flag = "" if self.representative else f" [UNREPRESENTATIVE: {self.representative_why}]"
+        return f"published: {s['title']} ({s['date']}), {s['where']} <{s['url']}>{flag}"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``kind: "published"`` first, so no row is mistaken for a run made here)."""
@@ -155,10 +176,9 @@ class _EntryReader:
         missing = [f for f in REQUIRED if f not in self.raw]
         if missing:
             raise self.fail(missing[0], "missing (required: " + ", ".join(REQUIRED) + ")")
-        known = REQUIRED + OPTIONAL + IMPLEMENTATION_FIELDS
-        unknown = sorted(set(self.raw) - set(known))
+        unknown = sorted(set(self.raw) - set(REQUIRED) - set(OPTIONAL))
         if unknown:
-            raise self.fail(unknown[0], f"unknown field (known: {', '.join(known)})")
+            raise self.fail(unknown[0], f"unknown field (known: {', '.join(REQUIRED + OPTIONAL)})")
         workload, shape, dtype = self.workload()
         return PublishedEntry(
             id=self.text("id"),
@@ -177,12 +197,15 @@ class _EntryReader:
             source=self.source(),
             confidence=self.choice("confidence", CONFIDENCES),
             sweep=self.text("sweep", optional=True),
-            implementation=self.text("implementation", optional=True),
+            implementation=self.choice("implementation", IMPLEMENTATIONS),
+            implementation_version=self.text("implementation_version"),
+            source_kind=self.choice("source_kind", SOURCE_KINDS),
             representative=self.flag("representative"),
+            representative_why=self.text("representative_why"),
         )
 
     def flag(self, field: str) -> bool:
-        value = self.raw.get(field, True)
+        value = self.raw.get(field)
         if not isinstance(value, bool):
             raise self.fail(field, f"must be true or false, got {value!r}")
         return value
@@ -235,6 +258,11 @@ class _EntryReader:
 
     def metric(self, workload: str, shape: Mapping[str, Any]) -> str:
         metric = self.choice("metric", METRICS)
+        wl = _registry().get(workload)
+        if wl is not None and self.raw["dtype"] not in wl.dtypes and metric != "gbps":
+            raise self.fail(
+                "metric", f"{workload!r} does not measure {self.raw['dtype']!r}: only its GB/s figure is usable"
+            )
         if metric == "tflops" and workload in _registry():
             from gpucompare.workloads import Shape
 
@@ -325,3 +353,12 @@ def entries_for(
         and (workload is None or e.workload == workload)
         and (group is None or e.group == group)
     ]
+
+
+def evidence_entries(
+    entries: Sequence[PublishedEntry] | None = None, include_unrepresentative: bool = False
+) -> list[PublishedEntry]:
+    """The entries that may serve as efficiency evidence: the representative ones (all of them with
+    ``include_unrepresentative``); ``entries`` defaults to the packaged ledger."""
+    entries = load_published() if entries is None else entries
+    return [e for e in entries if e.representative or include_unrepresentative]

@@ -61,8 +61,20 @@ def _firsts(figs: Sequence[PairFigure], basis: str) -> dict[str, PairFigure]:
     """The first figure with a number of ``basis`` per class (the preferred one: bf16 before fp16 ...)."""
     out: dict[str, PairFigure] = {}
     for f in figs:
-        if f.basis == basis and f.ratio is not None:
-            out.setdefault(f.wclass, f)
+        if f.basis == basis and f.ratio is not None and not (f.indicative or f.flag):
+            out.setdefault(f.wclass, f)  # weak or inverted numbers stay out of the answer (table only)
+    return out
+
+
+def _weak(figures: Sequence[PairFigure]) -> list[str]:
+    """One line per indicative or flagged number: the evidence strength, listed below the answer."""
+    out = []
+    for f in figures:
+        if f.ratio is not None and (f.flag or f.indicative):
+            what = f"FLAGGED ({f.flag})" if f.flag else f"indicative only ({f.indicative})"
+            out.append(
+                f"{f.chip_a} over {f.chip_b}, {SHORT.get(f.wclass, f.wclass)}, {f.basis} {times(f.ratio)}: {what}"
+            )
     return out
 
 
@@ -174,7 +186,8 @@ def headline(inp: ReportInputs) -> Headline:
     lead = (
         "Speed-up of the first chip over the second, per workload class; each number says what it rests on: "
         "**measured here** (a run of this suite), **published** (a same-script pair of the ledger "
-        "`specs/published.toml`, with its source), **projected** (the calibrated model, with its expected error: `gpucompare validate`) or **spec** "
+        "`specs/published.toml`, with its source), **projected** (the calibrated model, with its expected error: `gpucompare validate`; "
+        "an indicative or flagged projection is left out here and listed under the table below) or **spec** "
         "(`specs/chips.toml`). Every number, other dtypes and shapes included, is in the table "
         "_Every number behind the answer_ below."
     )
@@ -185,11 +198,19 @@ def evidence(inp: ReportInputs) -> Section:
     """Every number of the answer, one row per pair, class and basis."""
     rows = [f.to_dict() for figs in inp.figures.values() for f in figs]
     table = pd.DataFrame(rows, columns=list(PairFigure("", "", "", "", None, "").to_dict()))
+    weak = [line for figs in inp.figures.values() for line in _weak(figs)]
+    listed = (
+        " Kept out of the answer above (`strength`): a projection that reverses the spec order on compute-bound "
+        "work beyond its error is flagged; one whose p90 error exceeds 25 %, whose error is not known or that "
+        "rests on one source is indicative only: " + "; ".join(weak) + "."
+        if weak
+        else ""
+    )
     return Section(
         "answer",
         "Every number behind the answer",
         "Speed-up of chip A over chip B (`ratio`) per workload class and basis, with the values compared and "
-        "what each rests on. `gpucompare report --pairs A:B,C:D` picks the pairs.",
+        "what each rests on. `gpucompare report --pairs A:B,C:D` picks the pairs." + listed,
         table,
         shown=None if table.empty else table.drop(columns=["url"]),
         empty_hint="the chip pairs (`--pairs`) when both chips are in the spec database.",
