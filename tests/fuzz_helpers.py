@@ -24,6 +24,8 @@ _ENV = os.environ.get("GPUCOMPARE_FUZZ_EXAMPLES")
 N_EXAMPLES = int(_ENV) if _ENV else 1000
 #: ``gpucompare report`` builds every section (~0.3 s) for inputs the loader accepts: fewer in CI.
 N_REPORT = int(_ENV) if _ENV else 60
+#: The CLI fuzzers of issue 22 (a file or arguments per call, ~20-100 ms each): few in CI, ``_ENV`` each else.
+N_CLI = int(_ENV) if _ENV else 40
 
 HOSTILE: list[Any] = [
     10**400,

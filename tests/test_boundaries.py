@@ -184,3 +184,42 @@ def test_the_schema_checks_inside_collective(change, field):
         del rec["collective"]["size_bytes"]
     with pytest.raises(ResultsError, match=field.replace(".", r"\.")):
         validate_record(rec, "r.jsonl:1")
+
+
+@pytest.mark.parametrize("pairs", ["b20:b30a", "mi308x:rtx-pro-6000d"])
+def test_chips_with_unknown_peaks_paired_in_a_report(tmp_path, capsys, pairs):
+    """Issue 22 item 2: chips with unknown peaks paired in a report were an AssertionError (model/headline.py)."""
+    code, err = _run(["report", "--out", str(tmp_path), "--no-plots", "--pairs", pairs], capsys)
+    assert code == 0, err
+    assert (tmp_path / "README.md").is_file()
+
+
+def test_a_run_of_a_chip_the_database_lacks(tmp_path, capsys):
+    """Issue 22 item 2: a small run of a chip the database lacks was a KeyError (report/sections/classes.py)."""
+    from test_fuzz_inputs import sample_run, write_run
+
+    machine, records = sample_run()
+    machine["chip_id"] = "nochip-x"
+    records = [dict(r, chip_id="nochip-x") for r in records[:1]]
+    write_run(tmp_path / "runs" / "r1", machine, records)
+    for argv in (
+        ["report", "--out", str(tmp_path), "--no-plots"],
+        ["compare", "h100", "h20", "--runs", str(tmp_path / "runs")],
+        ["claims", "--results", str(tmp_path / "runs")],
+    ):
+        _one_error(argv, capsys, "nochip-x")
+
+
+@pytest.mark.parametrize("value", ['"' + "x" * 100_000 + '"', '"16"', "true"])
+def test_a_ledger_shape_value_of_the_wrong_type(tmp_path, capsys, value):
+    """Issue 22 item 1: a ledger shape value of the wrong type was a TypeError in check_gqa, a huge string a
+    32 GB multiply (MemoryError)."""
+    import re
+
+    from gpucompare.specs import published
+
+    text = published.DEFAULT_PATH.read_text(encoding="utf-8")
+    first = re.search(r"hq = \d+", text)
+    path = tmp_path / "ledger.toml"
+    path.write_text(text[: first.start()] + f"hq = {value}" + text[first.end() :], encoding="utf-8")
+    _one_error(["published", "--file", str(path)], capsys, "ledger.toml", "field 'shape'", "is not int")

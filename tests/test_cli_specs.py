@@ -160,3 +160,20 @@ def test_python_dash_m_specs_json():
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert {o["id"] for o in data} >= {"h100-sxm", "h20", "h200-sxm", "b200"}
+
+
+def test_match_says_which_part_a_shared_name_picks_and_why(capsys):
+    """issue 21: "NVIDIA H200" silently picked the SXM part."""
+    rc, out, err = _run(capsys, "specs", "--match", "NVIDIA H200")
+    assert (rc, out) == (0, "h200-sxm\n")
+    assert err.startswith("gpucompare: note: 'NVIDIA H200' is the driver name of h200-sxm")
+    assert "h200-nvl ('NVIDIA H200 NVL" in err and len(err.strip().splitlines()) == 1
+    rc, out, err = _run(capsys, "specs", "--match", "NVIDIA H200 NVL")
+    assert (rc, out, err) == (0, "h200-nvl\n", "")
+
+
+def test_match_a_mig_instance_gives_the_mig_message(capsys):
+    """issue 21: a MIG name answered "unknown chip"; it gets the runtime path's MIG message."""
+    rc, out, err = _run(capsys, "specs", "--match", "NVIDIA H100 80GB HBM3 MIG 1g.10gb")
+    assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "is a MIG instance (1g.10gb) of h100-sxm" in err and "unknown chip" not in err

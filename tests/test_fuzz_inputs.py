@@ -22,6 +22,7 @@ import pytest
 import tomllib
 from fuzz_helpers import (
     JSON_VALUES,
+    N_CLI,
     N_EXAMPLES,
     N_REPORT,
     TOML_VALUES,
@@ -327,3 +328,132 @@ def test_fuzz_cli_over_corrupted_run(tmp_path, capsys):
     one()
     _report(capsys, "report/project/compare/claims over a corrupted run folder", counts, N_REPORT)
     assert any(k.endswith("ran") for k in counts) and any(k.endswith("(exit 2)") for k in counts)
+
+
+# ---------------------------------------------------------------- every command that reads a file (issue 22)
+
+#: Issue 22's reproductions, run first as fixed cases of the command fuzzers (also tests/test_boundaries.py).
+FIXED = {
+    "specs": [b"a = " + b"[" * 3000 + b"]" * 3000 + b"\n", b"x = 1e400\n", b"\xff\xfe"],
+    "claims": [b"a = " + b"[" * 3000 + b"]" * 3000 + b"\n", b"[[claim]]\nid = 1\n"],
+    "published": [b"a = " + b"[" * 3000 + b"]" * 3000 + b"\n", b"[[entries]]\nshape = {hq = 'x'}\n"],
+}
+SOURCES = {
+    "specs": (chipdb.DEFAULT_PATH, "[[chips]]"),
+    "claims": (ROOT / "seeds" / "claims.toml", "[[claim]]"),
+    "published": (published.DEFAULT_PATH, "[[entries]]"),
+}
+
+
+def _cli(argv: list[str]) -> tuple[int, list[str]]:
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        try:
+            rc = cli.main(argv)
+        except SystemExit as exc:  # argparse
+            rc = exc.code
+    return rc, err.getvalue().splitlines()
+
+
+def _clean_exit(argv: list[str], rc: int, lines: list[str]) -> str:
+    assert rc in (0, 2), (argv, rc, lines)
+    assert all(line.startswith("gpucompare") for line in lines), lines
+    errors = [line for line in lines if line.startswith("gpucompare: error: ")]
+    assert len(errors) == (0 if rc == 0 else 1), lines
+    return "ran" if rc == 0 else "refused (exit 2)"
+
+
+@pytest.mark.parametrize("command", ["specs", "claims", "published"])
+def test_fuzz_file_commands(command, tmp_path, capsys):
+    """``specs|claims|published --file`` over mutated files, special files and the fixed reproductions."""
+    source, header = SOURCES[command]
+    text = cut_toml(Path(source).read_text(encoding="utf-8"), header, 3)
+    counts: Counter = Counter()
+    path = tmp_path / f"{command}.toml"
+    for raw in FIXED[command]:
+        path.write_bytes(raw)
+        argv = [command, "--file", str(path)]
+        counts["fixed " + _clean_exit(argv, *_cli(argv))] += 1
+    for special in ("/dev/zero", str(tmp_path)):
+        argv = [command, "--file", special]
+        assert _cli(argv)[0] == 2, argv
+
+    @fuzz_settings(N_CLI)
+    @given(st.data())
+    def one(kind):
+        path.write_bytes(mutate_bytes(text.encode(), kind.draw))
+        argv = [command, "--file", str(path), *kind.draw(st.sampled_from([[], ["--json"]]))]
+        counts[_clean_exit(argv, *_cli(argv))] += 1
+
+    one()
+    _report(capsys, f"gpucompare {command} --file", counts, N_CLI)
+
+
+def test_fuzz_diff_over_corrupted_runs(tmp_path, capsys):
+    """``gpucompare diff`` over two run folders, either corrupted."""
+    machine, records = sample_run()
+    good = write_run(tmp_path / "good", machine, records)
+    counts: Counter = Counter()
+    n = [0]
+
+    @fuzz_settings(N_CLI)
+    @given(st.data())
+    def one(kind):
+        n[0] += 1
+        folder = tmp_path / f"run{n[0]}"
+        _corrupt_run(kind, folder)
+        pair = [str(good), str(folder)] if kind.draw(st.booleans()) else [str(folder), str(good)]
+        argv = ["diff", *pair, *kind.draw(st.sampled_from([[], ["--json"]]))]
+        counts[_clean_exit(argv, *_cli(argv))] += 1
+
+    one()
+    _report(capsys, "gpucompare diff over corrupted runs", counts, N_CLI)
+
+
+_NAMES = st.one_of(
+    st.sampled_from(["h20", "h100", "H200", "b200", "ascend-910c", "", "\x1b[2J", "x" * 300]),
+    st.text(max_size=8),
+)
+_NUMBERS = st.one_of(
+    st.sampled_from(["-1", "0", "nan", "inf", "9" * 400, "9" * 40, "1e400", ""]),
+    st.integers().map(str),
+    st.integers(1, 1 << 16).map(str),
+)
+
+
+@pytest.mark.parametrize("command", ["predict", "workloads", "compare", "specs"])
+def test_fuzz_argument_commands(command, capsys):
+    """Hostile names and numbers in the arguments of the commands that read the packaged files."""
+    counts: Counter = Counter()
+
+    @fuzz_settings(N_CLI)
+    @given(st.data())
+    def one(kind):
+        d = kind.draw
+        if command == "predict":
+            shape = d(st.sampled_from(["M", "N", "K", "hq", "causal", "x"])) + "=" + d(_NUMBERS)
+            workload = d(st.sampled_from(["gemm", "attention_fwd", "decode", "copy", "all_reduce"]))
+            argv = [
+                "predict",
+                d(_NAMES),
+                workload,
+                "--shape",
+                shape,
+                "--dtype",
+                d(st.sampled_from(["bf16", "fp8", "fp99"])),
+            ]
+        elif command == "workloads":
+            argv = [
+                "workloads",
+                "--floor",
+                d(_NAMES),
+                *d(st.sampled_from([[], ["--dtype", "fp8"], ["--json"]])),
+            ]
+        elif command == "compare":
+            argv = ["compare", d(_NAMES), d(_NAMES), *d(st.sampled_from([[], ["--json"]]))]
+        else:
+            argv = ["specs", "--match", d(_NAMES), "--sm-count", d(_NUMBERS), "--memory-gb", d(_NUMBERS)]
+        counts[_clean_exit(argv, *_cli(argv))] += 1
+
+    one()
+    _report(capsys, f"gpucompare {command} with hostile arguments", counts, N_CLI)

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from support import make_db
+
+from gpucompare.claims import check_claim, load_claims
+from gpucompare.specs import load_chips
+
 #: The Reuters "almost six times" claim, the one most tests look at.
 SIX = "h200-almost-six-times-h20"
 
@@ -38,3 +45,18 @@ chips = {chips}
 def by_basis(result, pair=None):
     """A result's verdicts by basis (only those of ``pair`` when given)."""
     return {v.basis: v for v in result.verdicts if pair is None or v.pair == pair}
+
+
+def patched_db(**peaks):
+    """The packaged chips, with some chips' peaks replaced (``h200_sxm={"bf16": 1.0}``)."""
+    chips = []
+    for c in load_chips():
+        new = peaks.get(c.id.replace("-", "_"))
+        chips.append(dataclasses.replace(c, peak_tflops={**c.peak_tflops, **new}) if new else c)
+    return make_db(*chips)
+
+
+def check_id(cid: str, db=None, workload_ratios=None):
+    """The packaged claim ``cid`` checked against ``db`` (default: the packaged chips)."""
+    claims = {c.id: c for c in load_claims(db=db)}
+    return check_claim(claims[cid], workload_ratios, db=db)

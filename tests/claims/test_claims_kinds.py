@@ -62,8 +62,10 @@ def test_a_registered_kind_loads_checks_and_serialises(tmp_path, monkeypatch):
         "a": "x",
         "b": "y",
         "bases": ["bf16", "bandwidth"],
+        "capability": False,
         "caveat": [],
         "not_checked": None,
+        "set_aside": {},
         "tolerance": 0.1,
         "workloads": [],
     }

@@ -195,8 +195,12 @@ def test_rank_counts_the_vendors_chips_and_generations(tmp_path, toy_db):
     )
     assert g["rank:bf16"].verdict == "context"
     # Per family: Nova ranks 1, "mid" a member of it: holds.
-    fam = _one(tmp_path, toy_db, '["mid"]', 'kind = "ordering"\na = "mid"\nrank = 1\nper = "family"\n')
+    rel = 'kind = "ordering"\na = "mid"\nrank = 1\nper = "family"\n'
+    fam = _one(tmp_path, toy_db, '["mid"]', rel + 'bases = ["bf16"]\n')
     assert by_basis(fam)["rank:generation-bf16"].verdict == "reproduced" and fam.status == "reproduced"
+    # Every basis (fp8, TPP, interconnect unknown on the toy chips): holding where known is not "reproduced".
+    every = _one(tmp_path, toy_db, '["mid"]', rel)
+    assert every.status == "unknown" and every.verdict.startswith("holds where figures exist: ")
 
 
 def test_classification_less_on_same_and_expect(tmp_path, toy_db):

@@ -56,9 +56,13 @@ def test_workload_verdicts_slot_in(claims):
     assert "memory-bound workloads: 1.19× (far below ≈6)" in caveat
     d = res.to_dict()["verdicts"]
     assert {"basis", "ratio", "verdict", "detail", "bound_a", "bound_b"} <= set(d[-1])
-    # Without the bandwidth caveat, the same decode ratio is judged, and fails.
+    # Without the caveat, memory-bound work is still not judged by a compute claim (one rule for all claims);
+    # a claim that judges bandwidth judges it, and here it fails.
     bare = dataclasses.replace(claims[SIX], relation=dataclasses.replace(claims[SIX].relation, caveat=()))
     res = check_claim(bare, workload_ratios=fake_provider([]))
+    assert by_basis(res)["workload:decode_attention/llama3-70b-8k/bf16"].verdict == "context"
+    rel = dataclasses.replace(claims[SIX].relation, caveat=(), bases=("bf16", "bandwidth"))
+    res = check_claim(dataclasses.replace(claims[SIX], relation=rel), workload_ratios=fake_provider([]))
     assert by_basis(res)["workload:decode_attention/llama3-70b-8k/bf16"].verdict == "refuted"
     assert res.status == "partial" and "memory-bound workloads" in res.verdict.partition("; not on ")[2]
 

@@ -156,3 +156,12 @@ def test_candidates_rank_same_family_first():
     assert load_chips().candidates("Ascend 910")[:2] == ["ascend-910b", "ascend-910c"]
     m = match_device("NVIDIA GeForce RTX 4090", sm_count=128, memory_gb=25.8)
     assert m.chip is None and "closest: rtx-" in m.reason
+
+
+def test_get_of_a_mig_name_says_mig_and_why_names_shared_parts():
+    db = load_chips()
+    with pytest.raises(UnknownChipError, match=r"MIG instance \(3g\.40gb\) of h100-sxm"):
+        db.get("NVIDIA H100 80GB HBM3 MIG 3g.40gb")
+    assert db.why("H20") is None and db.why("NVIDIA H100 PCIe") is None and db.why("no such chip") is None
+    why = db.why("H100")
+    assert why is not None and "alias of h100-sxm" in why and "h100-pcie" in why

@@ -29,3 +29,27 @@ def test_availability_names_a_missing_kernel_module(monkeypatch):
     w = WORKLOADS["decode_attention"]
     ok, why = w.availability("torch", "fp32", "cpu", w.shapes("cpu")[0])
     assert not ok and "gpucompare.kernels.decode" in why
+
+
+def test_availability_and_base_do_not_import_each_other():
+    """issue 21: workloads/availability.py <-> workloads/base.py was an import circle (a TYPE_CHECKING import
+    of Shape). Shape lives in workloads/shape.py; availability imports it from there, never from base."""
+    import ast
+    from pathlib import Path
+
+    import gpucompare.workloads as pkg
+
+    root = Path(pkg.__file__).parent
+
+    def imported(module: str) -> set[str]:
+        tree = ast.parse((root / f"{module}.py").read_text(encoding="utf-8"))
+        names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        return {n.rsplit(".", 1)[-1] for n in names if n.startswith("gpucompare.workloads")}
+
+    assert "base" not in imported("availability") and "base" not in imported("shape")
+    assert "availability" in imported("base")
+    from gpucompare.workloads.base import Shape as Reexported
+    from gpucompare.workloads.shape import Shape
+
+    assert Reexported is Shape

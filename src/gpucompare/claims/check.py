@@ -11,7 +11,7 @@ from gpucompare import specs
 from gpucompare.claims import kinds
 from gpucompare.claims.loading import load_claims
 from gpucompare.claims.types import Claim, ClaimResult, Context, WorkloadRatios
-from gpucompare.claims.verdicts import overall
+from gpucompare.claims.verdicts import not_checkable, overall
 from gpucompare.specs import ChipDB
 
 
@@ -40,8 +40,13 @@ def check_claim(
         raise ValueError("workload_ratios must be a callable (chip_a, chip_b) -> list of ratios")
     ctx = Context(specs.load_chips() if db is None else db, workload_ratios)
     out = kinds.REGISTRY[claim.relation.kind].check(claim.relation, ctx)
-    status, verdict = out.overall or overall(out.entries)
-    return ClaimResult(claim, status, _with_not_checked(claim, status, verdict), out.detail, out.entries)
+    entries = out.entries
+    if claim.relation.capability:  # one rule for every claim about a capability (verdicts.not_checkable)
+        entries, listing = not_checkable(entries)
+        status, verdict = "not-checkable", out.overall[1] if out.overall else listing
+    else:
+        status, verdict = out.overall or overall(entries)
+    return ClaimResult(claim, status, _with_not_checked(claim, status, verdict), out.detail, entries)
 
 
 def _with_not_checked(claim: Claim, status: str, verdict: str) -> str:

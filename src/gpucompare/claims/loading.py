@@ -128,5 +128,10 @@ def _relation(rd: RelationReader) -> Relation:
         "workloads": rd.strings("workloads"),
         "caveat": rd.bases("caveat", ALL_BASES),
         "not_checked": rd.optional_text("not_checked"),
+        "set_aside": rd.set_aside("set_aside"),
     }
+    if "capability" in rd:
+        common["capability"] = rd.flag("capability", False)
+        if common["capability"] and not common["not_checked"]:
+            raise rd.error("not_checked", "required with capability = true (what peak figures cannot decide)")
     return kind.relation(**common, **chips, **kind.parse(rd))

@@ -23,10 +23,16 @@ from gpucompare.values import is_number
 
 class PairRule(Protocol):
     @property
+    def bases(self) -> tuple[str, ...]: ...
+
+    @property
     def workloads(self) -> tuple[str, ...]: ...
 
     @property
     def caveat(self) -> tuple[str, ...]: ...
+
+    @property
+    def set_aside(self) -> Mapping[str, str]: ...
 
     def judge(self, r: float) -> tuple[str, str]:
         """(verdict, reason) for the ratio a/b (``inf``: only b lacks the dtype; ``0``: only a does)."""
@@ -52,6 +58,30 @@ def judge(rule: PairRule, r: float | None, basis: str, va: float | None, vb: flo
     if r is None:
         return "unknown", "no ratio"
     return rule.judge(r)
+
+
+def _caveats(a: Chip, b: Chip, basis: str) -> str:
+    """What a pair's figure rests on when it is weaker than a figure: `` (ascend-910b: TPP a lower bound;
+    mlu590: bf16 estimated)``, else nothing. A lower-bound TPP on b makes a/b an upper bound, and on a a
+    lower bound."""
+    words = []
+    for c in (a, b):
+        if basis == "tpp" and c.tpp_is_lower_bound:
+            words.append(f"{c.id}'s TPP is a lower bound")
+        src = c.sources.get(f"peaks.{basis}")
+        if (
+            basis in DTYPES
+            and src is not None
+            and src.confidence == "estimated"
+            and c.peak(basis) is not None
+        ):
+            words.append(f"{c.id}'s {basis} is estimated")
+    return f" ({'; '.join(words)})" if words else ""
+
+
+def _tie_word(why: str) -> str:
+    """`` (tie)`` when the rule judged the ratio a tie (equal within the tie band), else nothing."""
+    return " (tie)" if why.startswith("a tie") else ""
 
 
 def lacking(a: Chip, b: Chip, basis: str) -> float | None:
@@ -86,7 +116,8 @@ def _pair_entry(rule: PairRule, a: Chip, b: Chip, basis: str, spec: dict, judged
         verdict, why = judge(rule, r, basis, va, vb)
         if verdict == "unknown" and reason:
             why = reason
-        short = times(r) if r is not None else why
+        tie_word = _tie_word(why) if judged else ""  # a caveat basis is shown, never judged a tie
+        short = times(r) + tie_word + _caveats(a, b, basis) if r is not None else why
     if not judged:
         verdict, why = "context", "shown beside the verdict, not judged"
     detail = f"{a.id} {fmt(va, unit)} / {b.id} {fmt(vb, unit)}" + (f" = {times(r)}" if r is not None else "")
@@ -185,11 +216,39 @@ def _judge_uncertain(rule: PairRule, r: float | None, basis: str, rel_error: Any
     )
 
 
+def _unrepresentative(rule: PairRule, row: Any) -> str | None:
+    """Why a workload ratio is not judged as evidence, or None: the provider flags it
+    (``representative = false``), the ledger flags an entry of its group, or the claim sets the group aside."""
+    if _field(row, "representative") is False:
+        return _field(row, "representative_why") or "flagged unrepresentative by its provider"
+    group = _field(row, "group")
+    if not group:
+        return None
+    if group in rule.set_aside:
+        return rule.set_aside[group]
+    from gpucompare.specs.published import load_published
+
+    for e in load_published():
+        if e.group == group and getattr(e, "representative", True) is False:
+            return (
+                getattr(e, "representative_why", None) or f"ledger entry {e.id} is flagged unrepresentative"
+            )
+    return None
+
+
+def memory_bound_not_judged(rule: PairRule, bound_a: str | None, bound_b: str | None) -> bool:
+    """THE rule for memory-bound work, one for every claim: work memory-bound on both chips is judged only by
+    a claim that judges memory bandwidth; for a compute claim ("more powerful", "less performant") it is the
+    bandwidth caveat, shown beside the verdict, never judged."""
+    return bound_a == bound_b == "memory" and "bandwidth" not in rule.bases
+
+
 def workload_entries(
     rule: PairRule, a: str, b: str, provider: WorkloadRatios | None, multi: bool
 ) -> list[BasisVerdict]:
     """One entry per workload basis the provider reports for (a, b) and the claim names; a workload
-    memory-bound on both chips is context when the claim's caveat holds ``bandwidth``."""
+    memory-bound on both chips is context unless the claim judges bandwidth (:func:`memory_bound_not_judged`),
+    and so is a ratio resting on unrepresentative evidence (:func:`_unrepresentative`)."""
     if provider is None:
         return []
     out = []
@@ -202,8 +261,15 @@ def workload_entries(
         r = _ratio(row, basis)
         ba, bb = _field(row, "bound_a"), _field(row, "bound_b")
         verdict, why = _judge_uncertain(rule, r, basis, _field(row, "rel_error"))
-        if ba == bb == "memory" and "bandwidth" in rule.caveat:
-            verdict, why = "context", "memory-bound on both chips: the bandwidth caveat, not judged"
+        if memory_bound_not_judged(rule, ba, bb):
+            verdict, why = (
+                "context",
+                "memory-bound on both chips: the bandwidth caveat of a compute claim, not judged",
+            )
+        aside = _unrepresentative(rule, row)
+        if aside:
+            verdict, why = "context", f"not representative evidence, not judged: {aside}"
+        kind = "not representative evidence" if aside else _workload_group(ba, bb) + _evidence(row)
         extra = _field(row, "detail") or ""
         detail = f"{a}/{b} {times(r)} (bound: {ba} / {bb}): {why}" + (f"; {extra}" if extra else "")
         name = basis.split(":", 1)[1]
@@ -214,10 +280,10 @@ def workload_entries(
                 verdict,
                 detail,
                 (a, b),
-                group=_workload_group(ba, bb) + _evidence(row),
+                group=kind,
                 bound_a=ba,
                 bound_b=bb,
-                label=f"{name}{f' vs {b}' if multi else ''} {times(r)}",
+                label=f"{name}{f' vs {b}' if multi else ''} {times(r)}{_tie_word(why)}",
             )
         )
     return out

@@ -54,9 +54,13 @@ def chip_rank(a: Chip, pool: Sequence[Chip], basis: str, claimed: int, judged: b
     )
     rank = 1 + len(above)
     ahead = ", ".join(f"{cid} {fmt(v, unit)}" for v, cid in above) or "none"
+    tied = sorted(c.id for c in pool if c.id != a.id and B.value(c, basis) == va)
     detail = (
         f"{a.id} {fmt(va, unit)} ranks {rank} among {len(pool)} chips (claimed {claimed}); above it: {ahead}"
+        + (f"; tied with {', '.join(tied)}" if tied else "")
     )
+    around = [f"behind {ahead}"] if above else []
+    around += [f"tied with {', '.join(tied)}"] if tied else []
     return BasisVerdict(
         f"rank:{basis}",
         None,
@@ -67,7 +71,7 @@ def chip_rank(a: Chip, pool: Sequence[Chip], basis: str, claimed: int, judged: b
         value=float(rank),
         unit="rank",
         group=group,
-        label=f"{basis} rank {rank}",
+        label=f"{basis} rank {rank}" + (f" ({'; '.join(around)})" if around else ""),
     )
 
 
@@ -110,6 +114,6 @@ def family_rank(a: Chip, pool: Sequence[Chip], basis: str, claimed: int, per: st
         a_value=va,
         value=float(rank),
         unit="rank",
-        group="generation",
+        group="per family" if per == "family" else "per generation",
         label=label,
     )

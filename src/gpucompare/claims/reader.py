@@ -146,6 +146,25 @@ class RelationReader:
             raise self.error("than", 'must name at least one chip, or be "all"')
         return tuple(self.listed(n, "relation.than") for n in names)
 
+    def set_aside(self, key: str) -> dict[str, str]:
+        """``relation.<key>``: ``{ "<ledger group>" = "why" }``, each group one of the ledger's; {} when absent."""
+        raw = self.raw.get(key, {})
+        if not isinstance(raw, dict):
+            raise self.error(key, 'must be a table { "<ledger group>" = "why its figures are not judged" }')
+        if not raw:
+            return {}
+        from gpucompare.specs.published import load_published
+
+        groups = {e.group for e in load_published()}
+        for group, why in raw.items():
+            if group not in groups:
+                raise self.error(
+                    f"{key}.{group}", "not a group of the published ledger (specs/published.toml)"
+                )
+            if not isinstance(why, str) or not why.strip():
+                raise self.error(f"{key}.{group}", f"must be a non-empty reason, got {why!r}")
+        return dict(raw)
+
     def reports(self, key: str) -> tuple[dict[str, str], ...]:
         """``relation.<key>``: other reports of the same figure, each ``{ publication, date, url, says }``
         with optional ``differs`` (true: the figure there differs from the article's); () when absent."""

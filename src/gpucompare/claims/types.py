@@ -7,7 +7,7 @@ a :class:`Kind`: how to read its relation from the file and how to check it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,7 +43,10 @@ class Relation:
     (empty: every one the model reports). ``caveat``: bases shown beside the verdict but not judged (a
     compute claim's bandwidth), for the kinds that compare pairs; memory-bound workloads are then context
     too when ``bandwidth`` is among them. ``not_checked``: what the claim says that specs cannot check,
-    said after the verdict.
+    said after the verdict. ``set_aside``: ledger groups (one source's script) whose figures this claim does
+    not judge, with why (shown as context); ledger entries flagged unrepresentative are set aside the same way.
+    ``capability``: the claim is about an ability (to train, to serve inference) that rests on more than
+    peak figures (software maturity, stability at scale): not checkable, its figures are context.
     """
 
     kind: ClassVar[str] = ""
@@ -51,6 +54,8 @@ class Relation:
     workloads: tuple[str, ...] = ()
     caveat: tuple[str, ...] = ()
     not_checked: str | None = None
+    set_aside: Mapping[str, str] = field(default_factory=dict)
+    capability: bool = False
 
     @classmethod
     def field_names(cls) -> frozenset[str]:

@@ -1,6 +1,7 @@
 """Verdict names, how per-basis verdicts combine into the overall one, and how numbers are written.
 
-Overall: "reproduced" when every checked basis holds, "refuted" when none does, else "holds only on some
+Overall: "reproduced" when every checked basis holds (and none lacks a figure: then "unknown", holding
+where figures exist), "refuted" when none does, else "holds only on some
 bases: holds on ...; not on ..." grouped by what the basis stands for (compute-bound work, memory-bound
 work, ...); context entries beside judged ones follow as "not judged (context): ...".
 ``ClaimResult.status`` is the machine-readable form (:data:`STATUSES`): "not-checkable" is a claim about
@@ -9,6 +10,7 @@ chips that peak specs cannot decide (the spec figures are then context).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 
 from gpucompare.claims.types import BasisVerdict
@@ -17,6 +19,19 @@ from gpucompare.claims.types import BasisVerdict
 VERDICTS = ("reproduced", "refuted", "unknown", "context")
 #: The overall status of a claim.
 STATUSES = ("reproduced", "refuted", "partial", "policy", "context", "not-checkable", "unknown")
+
+#: Ratios within ±5 % of the threshold a claim is judged against (1 for "more / less powerful") are a tie:
+#: the two figures are equal within what separates them. Spec peaks of parts sharing a die are equal (H100
+#: SXM and H200: 1.00×), and published same-script figures of such parts spread by a few percent from run
+#: to run and card to card (clocks, power, cooling: the ledger's H200/H100 fp8 GEMM pairs give 0.99×–1.03×),
+#: so a ratio this close to the threshold says "equal", never "more" or "less". A strict claim ("more
+#: powerful") fails on a tie; a non-strict one ("the most advanced", ties allowed) holds.
+TIE_BAND = 0.05
+
+
+def tie(r: float, threshold: float) -> bool:
+    """Whether the ratio ``r`` equals ``threshold`` within :data:`TIE_BAND` (relative)."""
+    return abs(r - threshold) <= TIE_BAND * threshold * (1 + 1e-9)  # the edge is inside
 
 
 def held(ok: bool) -> str:
@@ -90,9 +105,27 @@ def overall(entries: Sequence[BasisVerdict]) -> tuple[str, str]:
         return "unknown", "unknown: no figure to check" + tail
     shown = [e for e in context if e.ratio is not None or e.value is not None]
     aside = f"; not judged (context): {_listing(shown)}" if shown else ""
+    if not fails and any(not e.basis.startswith(("workload:", "model:")) for e in unknown):
+        # never "reproduced" while a chip comparison of the claim has no figure (a workload the model cannot
+        # project is an evidence gap, said in the tail)
+        return "unknown", "holds where figures exist: " + _listing(holds) + aside + tail
     if not fails:
         return "reproduced", "reproduced: " + _listing(holds) + aside + tail
     if not holds:
         return "refuted", "refuted: " + _listing(fails) + aside + tail
     text = f"holds only on some bases: holds on {_listing(holds)}; not on {_listing(fails)}"
     return "partial", text + aside + tail
+
+
+def not_checkable(entries: Sequence[BasisVerdict]) -> tuple[tuple[BasisVerdict, ...], str]:
+    """THE rule for a claim about a capability (the ability to train, suitability for inference): what the
+    sources mean rests on more than peak figures (software maturity, stability at scale), so no peak margin
+    decides it. Every judged entry becomes context; the sentence gives the figures and what lacks one."""
+    shown = tuple(
+        dataclasses.replace(e, verdict="context") if e.verdict in VERDICTS[:2] else e for e in entries
+    )
+    figures = [
+        e for e in shown if e.verdict == "context" and (e.ratio is not None or e.value is not None or e.label)
+    ]
+    unknown = [e for e in shown if e.verdict == "unknown"]
+    return shown, "peak figures (context, not judged): " + _listing(figures) + _unknown_tail(unknown)

@@ -136,7 +136,8 @@ def _distributed(args: argparse.Namespace, command: str) -> int | None:
     if args.timeout is not None and not args.timeout > 0:
         raise GpucompareError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     if nproc is not None:
-        return distributed.spawn(nproc, _forwarded(args, getattr(args, "budget", None)), args.out)
+        argv = _forwarded(args, getattr(args, "budget", None))
+        return distributed.spawn(nproc, argv, args.out, args.timeout)
     if launch is None:
         return None
     if args.timeout is None:

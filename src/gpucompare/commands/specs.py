@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from gpucompare import console
@@ -111,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
             chip = m.chip
         else:
             chip = db.get(args.match)
+            why = db.why(args.match)
+            if why:  # which part a name shared with other parts picks, and why (stderr: stdout stays the id)
+                print(f"gpucompare: note: {why}", file=sys.stderr)
         print(json.dumps(chip.to_dict(), indent=2) if args.json else chip.id)
         return 0
     if args.sm_count is not None or args.memory_gb is not None:

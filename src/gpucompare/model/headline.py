@@ -241,6 +241,7 @@ def _provider_row(r: dict) -> dict:
         "evidence": r["basis"],
         "rel_error": r.get("rel_error"),
         "indicative": bool(r.get("indicative")),
+        "group": r.get("group"),
     }
 
 

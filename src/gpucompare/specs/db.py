@@ -150,11 +150,48 @@ class ChipDB:
         return [cid for *_, cid in sorted(scored)[:n]]
 
     def get(self, name: str) -> Chip:
-        """The chip named ``name``; raises :class:`UnknownChipError` with close candidates otherwise."""
+        """The chip named ``name``; raises :class:`UnknownChipError` with close candidates otherwise, or
+        :class:`MigInstanceError` (one) for a MIG instance name, with the reason :meth:`match_device` gives."""
         chip = self.find(name)
         if chip is None:
+            mig = MIG_RE.search(name)
+            if mig is not None:
+                raise MigInstanceError(name, self._mig_reason(name, mig))
             raise UnknownChipError(name, self.candidates(name))
         return chip
+
+    def why(self, name: str) -> str | None:
+        """Which chip a name resolves to and why, when other parts' names extend it ("NVIDIA H200" -> the SXM
+        part, whose driver name it is, while the NVL part reports "NVIDIA H200 NVL"); None when the name
+        leaves no doubt (or resolves to nothing)."""
+        chip, via = self._lookup(name)
+        if chip is None or via is None:
+            return None
+        words = _words(name)
+        longer = []
+        for other in self.chips:
+            if other.id == chip.id:
+                continue
+            labels = (other.name, *other.aliases, *other.driver_names)
+            hit = next(
+                (
+                    lbl
+                    for lbl in labels
+                    if len(_words(lbl)) > len(words) and _words(lbl)[: len(words)] == words
+                ),
+                None,
+            )
+            if hit is not None:
+                longer.append(f"{other.id} ({hit!r})")
+        if not longer:
+            return None
+        return (
+            f"{name!r} is the {FIELD_WORDS[via]} of {chip.id} ({chip.name})"
+            + (" (the name such a device reports)" if via == "driver_names" else "")
+            + f", so it resolves to {chip.id}; "
+            f"other parts' names begin with it: {', '.join(longer)}. Name the part, or check it with "
+            f"--sm-count and --memory-gb"
+        )
 
     def match_device(
         self, name: str, sm_count: int | None = None, memory_gb: float | None = None
@@ -212,6 +249,20 @@ MIG_RE = re.compile(r"\bMIG\s+(\d+g\.\d+gb(?:\+me)?)\b", re.IGNORECASE)
 FIELD_WORDS = {"id": "id", "name": "name", "aliases": "alias", "driver_names": "driver name"}
 _VENDOR_WORDS = frozenset({"nvidia", "amd", "huawei", "cambricon", "geforce", "instinct", "tesla"})
 _MODEL_RE = re.compile(r"^([a-z]*)(\d+)")
+
+
+class MigInstanceError(UnknownChipError):
+    """A MIG instance name ("... MIG 1g.10gb"): never a chip of the database; the message says why."""
+
+    def __init__(self, name: str, reason: str):
+        self.name = name
+        self.candidates = []
+        SpecError.__init__(self, reason)
+
+
+def _words(label: str) -> list[str]:
+    """The words of a name without vendor words (``"NVIDIA H200 NVL"`` -> ``["h200", "nvl"]``)."""
+    return [w for w in re.split(r"[\s\-_]+", label.casefold()) if w and w not in _VENDOR_WORDS]
 
 
 def family(label: str) -> tuple[str | None, str | None]:

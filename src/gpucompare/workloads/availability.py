@@ -12,16 +12,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from types import ModuleType, SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gpucompare import dtypes, hw
 from gpucompare.lazy import torch
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gpucompare.workloads.base import Shape
+from gpucompare.workloads.shape import Shape
 
 #: ``extra(kernel module, dtype, device, shape or None) -> (ok, reason)``: a family's shape-dependent limits.
-Extra = Callable[[ModuleType, str, "torch.device", "Shape | None"], tuple[bool, str]]
+Extra = Callable[[ModuleType, str, "torch.device", Shape | None], tuple[bool, str]]
 #: ``available(dtype, device, shape=None) -> (ok, reason)``, the signature of ``Impl.available``.
 Available = Callable[..., tuple[bool, str]]
 

@@ -1,5 +1,5 @@
-"""The workload records and their validation: :class:`Shape` (one problem size), :class:`Impl` (one
-implementation) and :class:`Workload` (what is measured, at which sizes, and how much work each size is),
+"""The workload records and their validation: :class:`Shape` (one problem size, defined in
+:mod:`gpucompare.workloads.shape` and re-exported here), :class:`Impl` (one implementation) and :class:`Workload` (what is measured, at which sizes, and how much work each size is),
 plus the helpers every family module shares (:func:`element_bytes`, :func:`randn`, :func:`kernel_impl`).
 """
 
@@ -14,6 +14,7 @@ from gpucompare import dtypes
 from gpucompare.hw import TIERS
 from gpucompare.lazy import torch
 from gpucompare.workloads.availability import Extra, dtype_supported, kernel_available
+from gpucompare.workloads.shape import Shape
 
 INTENTS = ("compute", "memory", "communication")
 
@@ -23,38 +24,6 @@ Builder = Callable[[dict, str], Callable[[], Any]]
 
 
 # --------------------------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class Shape:
-    """One problem size: a stable label (unique within its workload) and its parameters."""
-
-    label: str
-    params: Mapping[str, int | bool | str]
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.label, str) or not self.label or any(c.isspace() for c in self.label):
-            raise ValueError(f"shape label must be a non-empty string without spaces, got {self.label!r}")
-        if not isinstance(self.params, Mapping):
-            raise ValueError(
-                f"shape {self.label!r}: params must be a mapping, got {type(self.params).__name__}"
-            )
-        params = dict(self.params)
-        for key, value in params.items():
-            if not isinstance(key, str) or not isinstance(value, (int, bool, str)):
-                raise ValueError(
-                    f"shape {self.label!r}: parameter {key!r}={value!r} must be str -> int|bool|str"
-                )
-        object.__setattr__(self, "params", MappingProxyType(params))
-
-    def __hash__(self) -> int:
-        return hash((self.label, tuple(sorted(self.params.items()))))
-
-    def __reduce__(self):  # MappingProxyType does not pickle; rebuild from a plain dict
-        return (Shape, (self.label, dict(self.params)))
-
-    def __getitem__(self, key: str) -> int | bool | str:
-        return self.params[key]
 
 
 @dataclass(frozen=True)
@@ -211,7 +180,16 @@ class Workload:
                 f"workload {self.name!r}: shape {shape.label!r} needs parameters {list(self.params)}"
                 f" (missing {missing}, unexpected {extra})"
             )
+        kinds = {
+            k: type(v)
+            for s in self.tiers.get(next(iter(self.tiers), ""), ())[:1]
+            for k, v in s.params.items()
+        }
         for k, v in shape.params.items():
+            if k in kinds and type(v) is not kinds[k]:  # a string hq would reach arithmetic (issue 22 item 1)
+                raise ValueError(
+                    f"workload {self.name!r}: shape {shape.label!r}: {k}={v!r:.40} is not {kinds[k].__name__}"
+                )
             if isinstance(v, int) and not isinstance(v, bool) and v <= 0:
                 raise ValueError(f"workload {self.name!r}: shape {shape.label!r}: {k}={v} must be positive")
         if self.validate_fn is not None:

@@ -1,7 +1,9 @@
 """``balance``: "domestic chips are better suited to inference". What the article means (software maturity,
 training stability, fp8 support) is not in peak specs; what specs give is each chip's balance, its compute
 over its memory bandwidth (FLOP per byte: the higher, the more compute-heavy), and whether it has an fp8
-path. Context only: the claim's status is "not-checkable" and the balance is shown, never judged.
+path. Context only: a balance claim is a claim about a capability, so the one rule of
+:func:`gpucompare.claims.verdicts.not_checkable` applies (status "not-checkable"); the balance is shown,
+never judged.
 
 Keys: ``chips`` (the chips to show, of the claim's chips); ``not_checked`` (what the claim means that specs
 cannot check) is required.
@@ -25,11 +27,14 @@ COMPUTE = ("bf16", "fp16")
 class BalanceRelation(Relation):
     kind: ClassVar[str] = "balance"
     chips: tuple[str, ...]
+    capability: bool = True  # always: a balance claim is about suitability (verdicts.not_checkable)
 
 
 def parse(rd: RelationReader) -> dict[str, Any]:
     if "not_checked" not in rd:
         raise rd.error("not_checked", "required for kind 'balance' (what specs cannot check)")
+    if rd.raw.get("capability", True) is not True:
+        raise rd.error("capability", "a balance claim is always about a capability (true)")
     names = rd.strings("chips")
     if not names:
         raise rd.error("chips", "must name at least one chip")

@@ -88,6 +88,8 @@ def _overall(rel: OnlyRelation, own: BasisVerdict, rest: list[BasisVerdict]) -> 
         return "refuted", f'refuted: "the only one" fails: also {rel.status}: {who}; {part}{tail}'
     if own.verdict != "reproduced":
         return own.verdict if own.verdict == "unknown" else "refuted", f"{own.verdict}: {part}{tail}"
+    if unknown:  # never "reproduced" while some chip's tier is unknown (verdicts.overall's rule)
+        return "unknown", f"holds where tiers are known: no other chip is {rel.status}; {part}{tail}"
     return "reproduced", f"reproduced: no other chip is {rel.status}; {part}{tail}"
 
 

@@ -1,7 +1,8 @@
 """``ordering``: "a is more powerful than b" or "a is the n-th most powerful".
 
 With ``than`` (chips, or ``"all"``): reproduced on a basis when ``a/b > min_ratio`` (``>=`` when not
-``strict``); a dtype only a has is a win. ``than`` may also be a table of readings (``{ "reading" = [chips]
+``strict``); a ratio within the tie band of ``min_ratio`` (:data:`~gpucompare.claims.verdicts.TIE_BAND`) is
+equal: it fails a strict claim and holds a non-strict one; a dtype only a has is a win. ``than`` may also be a table of readings (``{ "reading" = [chips]
 }``): the claim read against each group, each group's verdicts apart in the sentence. With ``rank``: a's
 rank among the vendor's (or all, ``among``) chips, read per ``chip``, ``generation`` or ``family`` (see
 :mod:`gpucompare.claims.ranks`); the other readings are given as context.
@@ -20,7 +21,7 @@ from typing import Any, ClassVar
 from gpucompare.claims import pairs, ranks
 from gpucompare.claims.reader import RelationReader
 from gpucompare.claims.types import BasisVerdict, Context, Kind, Outcome, Relation
-from gpucompare.claims.verdicts import held
+from gpucompare.claims.verdicts import TIE_BAND, held, tie
 from gpucompare.specs import BASES as SPEC_BASES
 from gpucompare.specs import Chip
 
@@ -42,6 +43,10 @@ class OrderingRelation(Relation):
         return ">" if self.strict else "≥"
 
     def judge(self, r: float) -> tuple[str, str]:
+        if tie(r, self.min_ratio):  # equal within the tie band: a strict claim fails, a non-strict one holds
+            return held(not self.strict), (
+                f"a tie (within ±{TIE_BAND:.0%} of {self.min_ratio:g}×): needs {self.op} {self.min_ratio:g}×"
+            )
         ok = r > self.min_ratio if self.strict else r >= self.min_ratio
         return held(ok), f"needs {self.op} {self.min_ratio:g}×"
 

@@ -78,7 +78,10 @@ def judge_status(c: Chip, status: str) -> tuple[str, str]:
 def tier_facts(c: Chip) -> str:
     """``TPP 2,368, PD 2.91, outside 3A090``: the export-control metrics of one chip."""
     lower = " (lower bound: some peaks unknown)" if c.tpp_is_lower_bound else ""
-    return f"TPP {fmt(c.tpp)}{lower}, PD {fmt(c.performance_density)}, {tier_words(c.eccn_3a090)}"
+    note2 = ""
+    if c.eccn_3a090 == "none" and c.market == "non-datacenter" and c.tpp is not None and c.tpp >= 1600:
+        note2 = " by Note 2 (not a data-centre part, TPP under 4,800)"
+    return f"TPP {fmt(c.tpp)}{lower}, PD {fmt(c.performance_density)}, {tier_words(c.eccn_3a090)}{note2}"
 
 
 def _tier_entry(c: Chip, status: str) -> BasisVerdict:
