@@ -2,8 +2,8 @@
 
 Leave-one-chip-out (:mod:`gpucompare.model.loco`): each ledger entry is predicted with every figure of its
 chip removed; beside it the naive projection (the same evidence, efficiency copied unchanged). The summary
-gives per validation class (GEMM, attention fwd, attention bwd, decode, bandwidth) and overall the median,
-90th percentile and max |error| of both, with n; a second summary validates the best-kernel projection
+gives per validation class (GEMM, attention fwd, attention bwd, decode, decode latency-bound, bandwidth) and
+overall the median, 90th percentile and max |error| of both, with n; a second summary validates the best-kernel projection
 :mod:`gpucompare.model.bands` (what ``predict`` and the report quote). ``--json`` prints
 ``{"summary": [...], "rows": [...], "projection_summary": [...], "projections": [...]}``; every row carries ``chip, workload, dtype, group, measured,
 predicted, naive, rel_error, naive_rel_error`` (``measured`` is the published figure, with its source).
