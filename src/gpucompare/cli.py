@@ -1,5 +1,5 @@
 """The gpucompare CLI: run, specs, published, compare, claims, workloads, project, validate, predict, expect,
-report, diff, cache.
+serve, report, diff, cache.
 
 Thin over the library: each subcommand lives in ``gpucompare.commands.<name>`` with a
 ``register(subparsers)`` function that adds its parser and sets ``func(args) -> int``.
@@ -35,6 +35,7 @@ COMMANDS = (
     "validate",
     "predict",
     "expect",
+    "serve",
     "report",
     "cache",
     "diff",

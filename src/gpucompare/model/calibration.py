@@ -16,15 +16,18 @@ from typing import Any
 
 from gpucompare.dtypes import BITS
 from gpucompare.model.evidence import Observation, shape_text, workload_class
-from gpucompare.model.families import Factor, best_factor, best_family
+from gpucompare.model.families import Factor, best_factor, best_family, memory_factor
 from gpucompare.specs import Chip, ChipDB
 
 EXPLANATION: tuple[str, ...] = (
     "A workload's time on chip X is its roofline time divided by an efficiency: t = max(F/P_X, B/BW_X) / e.",
-    "e comes from the closest evidence on the same bound and implementation family: the chip's own figures, else "
-    "other chips' figures from the same script, then the same family; another family only through a factor "
-    "fitted on chips that published both (with its own leave-one-out error); a projection of this project's "
-    "workload takes each chip's best published kernel. Unrepresentative entries are never evidence.",
+    "e comes from the closest evidence on the same bound and implementation family (a library native to one "
+    "architecture, FlashAttention-3 on Hopper, is another family on a chip of another architecture): the chip's "
+    "own figures, else other chips' figures from the same script, then the same family; another family only "
+    "through a factor fitted on chips that published both (with its own leave-one-out error), or, for "
+    "memory-bound work of a family published on one chip only, through a factor fitted from the other chips' "
+    "best kernels; a projection of this project's workload takes each chip's best published kernel. "
+    "Unrepresentative entries are never evidence.",
     "Compute efficiency is not copied across chips: it scales as (TDP / peak)^beta, the power a chip has per "
     "TFLOP/s of peak (capped chips such as the H20 run near their peak, power-limited ones do not).",
     "beta is fitted by least squares within scripts (same group and shape), never on the chip predicted; "
@@ -79,6 +82,10 @@ def _known_impl(t: Target) -> bool:
 
 #: The level at which a figure of another implementation family is transferred through a fitted factor.
 FACTOR_LEVEL = "other implementation, fitted factor"
+#: The level at which memory-bound work of a family published on no other chip (nor with a fitted factor to a
+#: family that was) is predicted from the other chips' best kernels through a factor fitted on those chips
+#: (:func:`gpucompare.model.families.memory_factor`, with its own leave-one-chip-out error).
+MEMORY_FACTOR_LEVEL = "other implementation, memory-bound factor"
 #: Evidence levels, closest first. Only "own chip" takes the target chip's figures; the "same script"
 #: levels need the target's group (validation of a published figure). A target of a known implementation
 #: takes its own family's figures, then another family's through a fitted factor (:data:`FACTOR_LEVEL`),
@@ -98,6 +105,7 @@ LEVELS: tuple[tuple[str, Match], ...] = (
     ),
     ("same implementation and workload", lambda o, t: _known_impl(t) and _same_impl(o, t) and o.workload == t.workload),
     (FACTOR_LEVEL, lambda o, t: _known_impl(t) and o.workload == t.workload and _same_bits(o, t)),
+    (MEMORY_FACTOR_LEVEL, lambda o, t: _known_impl(t) and o.bound == "memory" and o.workload == t.workload and _same_bits(o, t)),
     ("same workload and precision", lambda o, t: not _known_impl(t) and o.workload == t.workload and _same_bits(o, t)),
     ("same workload", lambda o, t: not _known_impl(t) and o.workload == t.workload),
     ("same workload class", lambda o, t: not _known_impl(t) and o.klass == workload_class(t.workload)),
@@ -208,6 +216,9 @@ def _level_evidence(
     ev = here or ev
     if not ev:
         return None
+    if level == MEMORY_FACTOR_LEVEL:
+        factor = memory_factor(ev, str(target.implementation))
+        return (best_family(ev), factor) if factor else None
     if level != FACTOR_LEVEL:
         return (ev if _known_impl(target) else best_family(ev)), None
     dst = str(target.implementation)

@@ -37,7 +37,19 @@ _CLASS_OF = {
 
 
 #: Classes ``gpucompare validate`` reports (attention split into its forward and backward passes).
-VALIDATION_CLASSES = ("GEMM", "attention fwd", "attention bwd", "decode", "bandwidth")
+VALIDATION_CLASSES = (
+    "GEMM",
+    "attention fwd",
+    "attention bwd",
+    "decode",
+    "decode, latency-bound",
+    "bandwidth",
+)
+#: A decode call is latency-bound, not memory-bound, when its memory roofline time B / BW on its chip is under
+#: this: a fixed cost of at least ~5 us a call (launch, pipeline fill, the tail of one wave; the ledger's small
+#: calls run 1-20 us above their family's large-call rate) caps it below 80 % of the bandwidth. The rule,
+#: stated once: such a figure is validated in its own class (:func:`decode_regime`), not with memory-bound decode.
+LATENCY_BOUND_S = 20e-6
 _VCLASS_OF = {
     "gemm": "GEMM",
     "attention_fwd": "attention fwd",
@@ -52,6 +64,14 @@ _VCLASS_OF = {
 def validation_class(workload: str) -> str | None:
     """The class of a workload in validation (:data:`VALIDATION_CLASSES`), None when not modelled."""
     return _VCLASS_OF.get(workload)
+
+
+def decode_regime(klass: str | None, nbytes: float, bandwidth_tbps: float | None) -> str | None:
+    """The validation class of a figure: ``klass``, except a decode call whose B / BW is under
+    :data:`LATENCY_BOUND_S` (``decode, latency-bound``). Without a byte count or bandwidth it stays decode."""
+    if klass != "decode" or not nbytes or not bandwidth_tbps:
+        return klass
+    return "decode, latency-bound" if nbytes / (bandwidth_tbps * TERA) < LATENCY_BOUND_S else klass
 
 
 def workload_class(workload: str) -> str | None:
@@ -144,13 +164,33 @@ def _entry_time(e: PublishedEntry, flops: float, nbytes: float) -> float | str:
     return f"a {e.metric} figure has no roofline time"
 
 
+#: Kernel libraries written for one architecture, with another code path elsewhere: FlashAttention-3 is built on
+#: Hopper's wgmma and TMA (its Ampere build is a separate, older-style kernel), FlashAttention-4 on Blackwell's
+#: tcgen05 (its Hopper path is another kernel). The rule, stated once: a figure of such a library on a chip of
+#: another architecture is its own implementation family (:func:`family_key`), so efficiency never transfers
+#: between the two code paths as if they were one kernel.
+NATIVE_ARCHITECTURE = {"flashattention-3": "Hopper", "flashattention-4": "Blackwell"}
+
+
+def family_key(implementation: str, architecture: str | None) -> str:
+    """The implementation family of a figure: the ledger's ``implementation``, with `` (<arch> path)`` added
+    when the library is native to another architecture than the chip's (:data:`NATIVE_ARCHITECTURE`; the
+    architecture's first word: "Blackwell Ultra" is Blackwell). An unknown architecture keeps the name."""
+    native = NATIVE_ARCHITECTURE.get(implementation)
+    arch = (architecture or "").split(" ")[0]
+    if native is None or not arch or arch == native:
+        return implementation
+    return f"{implementation} ({arch} path)"
+
+
 def from_entry(e: PublishedEntry, db: ChipDB) -> Observation | str:
     """The entry as an observation, or the reason it gives none."""
     chip = db.find(e.chip)
     if chip is None:  # a ledger over the packaged chips, judged against another chip database
         return f"chip {e.chip!r} is not in this chip database"
     base = dict(id=e.id, kind="published", chip=chip.id, workload=e.workload, shape=e.shape, dtype=e.dtype)
-    base.update(group=e.group, label=e.evidence, implementation=e.implementation, source=e.source["url"])
+    family = family_key(e.implementation, chip.architecture)
+    base.update(group=e.group, label=e.evidence, implementation=family, source=e.source["url"])
     if workload_class(e.workload) is None:
         return f"workload {e.workload!r} is not modelled by the projection"
     if not e.registered:

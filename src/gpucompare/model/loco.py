@@ -2,7 +2,7 @@
 
 For each chip X of the ledger: every figure of X is removed, ``beta`` is refitted on the other chips'
 figures, and each of X's figures is predicted from the rest (:func:`gpucompare.model.target.predict_target`,
-the entry's own script as its group and its own implementation family). The naive baseline is the same
+the entry's own script as its group and its own implementation family, :func:`~gpucompare.model.evidence.family_key`). The naive baseline is the same
 evidence with the efficiency copied unchanged. Errors are on the figure as published: ``predicted /
 measured - 1`` (a time or a rate). Nothing of X is used to predict X. An unrepresentative entry (its source
 reports a regression, a bug or a low figure) is neither evidence nor predicted, unless asked.
@@ -20,6 +20,7 @@ from gpucompare.model.calibration import Calibration, Target, fit
 from gpucompare.model.evidence import (
     VALIDATION_CLASSES,
     Observation,
+    decode_regime,
     observations,
     shape_text,
     validation_class,
@@ -70,14 +71,17 @@ def _row(
     db: ChipDB,
     why: str,
 ) -> LocoRow:
-    base = dict(id=e.id, chip=e.chip, workload=e.workload, klass=validation_class(e.workload))
+    klass = validation_class(e.workload)
+    if obs is not None:
+        klass = decode_regime(klass, obs.bytes, db.get(e.chip).bandwidth_tbps)
+    base = dict(id=e.id, chip=e.chip, workload=e.workload, klass=klass)
     base.update(shape=shape_text(e.shape), dtype=e.dtype, group=e.group, metric=e.metric, measured=e.value)
     base.update(source=e.evidence, implementation=e.implementation)
     empty = dict(predicted=None, naive=None, rel_error=None, naive_rel_error=None, level=None)
     if obs is None:
         status = "unrepresentative" if why.startswith("unrepresentative") else "not modelled"
         return LocoRow(**base, **empty, beta=None, evidence=0, status=status, reason=why)
-    target = Target(e.chip, e.workload, e.shape, e.dtype, e.group, e.implementation)
+    target = Target(e.chip, e.workload, e.shape, e.dtype, e.group, obs.implementation)  # its family key
     p = predict_target(target, train, cal, db, gbps_only=not e.registered)
     if p.status != "ok":
         return LocoRow(**base, **empty, beta=cal.beta, evidence=0, status=p.status, reason=p.reason)

@@ -18,6 +18,7 @@ from gpucompare.report.sections import (
     expected,
     runs,
     server,
+    serving,
     specs,
 )
 
@@ -41,6 +42,8 @@ BUILDERS: tuple[Builder, ...] = (
     calibration.ledger,
     server.comm_validation,
     server.server_table,
+    serving.serving_validation,
+    serving.serving_table,
     runs.noise,
     classes.rooflines,
     runs.skipped,
