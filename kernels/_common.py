@@ -192,6 +192,39 @@ def triton_device_refusal(device: torch.device) -> str | None:
     return None if device.type == "cuda" else f"the Triton kernel needs a CUDA device, got {device}"
 
 
+PRUNED_CONFIGS_ENV = "GPUCOMPARE_PRUNED_CONFIGS"
+"""A smoke file (``gpucompare.measure.smoke``): the autotuners skip every config it records as error, hung or
+fault (the campaign's tier runs with it set)."""
+
+
+def config_label(kernel_name: str, config: triton.Config) -> str:
+    """How the smoke step and the pruning name one autotune config: ``"<kernel> <triton.Config>"``."""
+    return f"{kernel_name} {config}"
+
+
+def skip_pruned_configs(pruned: set[str]) -> None:
+    """Make every autotuner of this process drop the configs in ``pruned`` (:func:`config_label` names)
+    after its own pruning; a key left with no config raises, naming the kernel. Idempotent."""
+    from triton.runtime import autotuner
+
+    real = getattr(autotuner.Autotuner.prune_configs, "_gpucompare_real", autotuner.Autotuner.prune_configs)
+
+    def prune_configs(self, kwargs, *args, **more):
+        kept = [
+            c
+            for c in real(self, kwargs, *args, **more)
+            if config_label(self.base_fn.__name__, c) not in pruned
+        ]
+        if not kept:
+            raise RuntimeError(
+                f"every autotune config of {self.base_fn.__name__} was pruned by the smoke step"
+            )
+        return kept
+
+    prune_configs._gpucompare_real = real
+    autotuner.Autotuner.prune_configs = prune_configs
+
+
 def autotune_bench(kernel_call, quantiles=None):
     """The autotuner's timer: Triton's ``do_bench`` with 5 ms of warm-up and 25 ms of repetitions per
     config (Triton's defaults are 25 and 100 ms). Enough to rank configs of kernels >= 10 µs, and it
@@ -228,7 +261,8 @@ def triton_has_tma_api() -> bool:
 
 def use_hopper_path(device: torch.device | str | None) -> bool:
     """Run the Hopper kernels on ``device``? True only when Triton compiles (not the interpreter) for a
-    CUDA device of compute capability 9.x, Triton has tensor descriptors, and ``GPUCOMPARE_KERNEL_PATH``
+    CUDA device of compute capability 9.x (or a ``meta`` device while :func:`gpucompare.hw.compile_only`
+    targets one: the cache builder), Triton has tensor descriptors, and ``GPUCOMPARE_KERNEL_PATH``
     is not ``portable``. Everything else (Ampere/Ada, Blackwell until tuned there, the CPU interpreter)
     takes the portable kernels. The Hopper wrappers still fall back, per call, on inputs TMA cannot
     address (see :func:`tma_compatible`)."""
@@ -238,7 +272,9 @@ def use_hopper_path(device: torch.device | str | None) -> bool:
     if choice == "portable" or interpreting() or not triton_has_tma_api():
         return False
     dev = torch.device(device) if device is not None else None
-    if dev is None or dev.type != "cuda":
+    # meta tensors stand for the compile target's tensors while the cache builder compiles (compile_only):
+    # without this the cache would hold the portable kernels, not the ones an H100/H200 launches
+    if dev is None or not (dev.type == "cuda" or (dev.type == "meta" and compile_target() is not None)):
         return False
     cc = compute_capability(dev)
     return cc is not None and cc[0] == 9

@@ -396,7 +396,8 @@ def attention_sm90_cases(full: bool) -> Iterator[Case]:
                     a9._set_bwd_blocks({**args, **cfg.kwargs, "HEAD_DIM": d})
                     mark = " [pruned]" if cfg in pruned else ""
                     yield Case("attention_sm90._attn_bwd_sm90", f"{tag} {_cfg_label(cfg)}{mark}", a9._attn_bwd_sm90,
-                               args, {**meta, **cfg.kwargs, "TMA_REDUCE": True}, cfg.num_warps,
+                               args, {**meta, **cfg.kwargs, "TMA_REDUCE": True,
+                                      "IN_DTYPE": str(q.dtype).removeprefix("torch.")}, cfg.num_warps,
                                cfg.num_stages)  # fmt: skip
 
 

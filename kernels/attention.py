@@ -721,8 +721,33 @@ def _sdpa_backend(name: str):
     return table[name]
 
 
-# Backends that take GQA natively (enable_gqa=True); the others get K/V repeated per query head.
-_GQA_NATIVE = frozenset({"flash", "math"})
+def gqa_native(backend: str, dtype: torch.dtype, device: torch.device | str, head_dim: int) -> bool:
+    """Does SDPA's ``backend`` take grouped-query attention itself (``enable_gqa=True``) for these inputs?
+    Asked of torch with a tiny GQA call (cached), never assumed from a list: backends gained it release by
+    release, and a baseline given K/V repeated reads (and, backward, sums) ``hq/hkv`` times the K/V."""
+    if backend not in SDPA_BACKENDS:
+        raise ValueError(f"sdpa: unknown backend {backend!r}; known: {', '.join(SDPA_BACKENDS)}")
+    if not _torch_has_enable_gqa():
+        return False
+    return _gqa_probe(backend, dtype, str(torch.device(device)), int(head_dim))
+
+
+@functools.cache
+def _gqa_probe(backend: str, dtype: torch.dtype, device: str, head_dim: int) -> bool:
+    from torch.nn.attention import sdpa_kernel
+
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    q, k, v = (
+        torch.randn(1, h, 16, head_dim, generator=gen).to(device=device, dtype=dtype) for h in (4, 2, 2)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with sdpa_kernel(_sdpa_backend(backend)):
+                torch.nn.functional.scaled_dot_product_attention(q, k, v, enable_gqa=True)
+        except (RuntimeError, NotImplementedError, TypeError, ValueError):
+            return False
+    return True
 
 
 @functools.cache
@@ -741,9 +766,9 @@ def sdpa(
 ) -> torch.Tensor:
     """``scaled_dot_product_attention`` pinned to one backend ("flash", "efficient", "cudnn", "math").
 
-    Same shapes and conventions as :func:`attention`. GQA: ``enable_gqa=True`` for flash and math
-    (torch >= 2.5); efficient and cudnn get K/V expanded with ``repeat_interleave`` (that copy is part
-    of the call). Causal: SDPA's ``is_causal`` is top-left aligned, so it is used only when Sq == Sk;
+    Same shapes and conventions as :func:`attention`. GQA: ``enable_gqa=True`` for every backend that
+    takes it here (:func:`gqa_native`, torch >= 2.5); the others get K/V expanded with
+    ``repeat_interleave`` (that copy is part of the call). Causal: SDPA's ``is_causal`` is top-left aligned, so it is used only when Sq == Sk;
     otherwise the bottom-right mask is passed explicitly as a boolean ``attn_mask`` (math, efficient,
     cudnn), and "flash", which takes no mask, raises ValueError rather than differ from the reference.
     Raises RuntimeError (from torch) when the backend cannot run these inputs: see :func:`sdpa_available`.
@@ -756,7 +781,7 @@ def sdpa(
     scale = _scale(op, sm_scale, d)
     kwargs: dict = {"scale": scale}
     if hq != hkv:
-        if backend in _GQA_NATIVE and _torch_has_enable_gqa():
+        if gqa_native(backend, q.dtype, q.device, d):
             kwargs["enable_gqa"] = True
         else:
             k = k.repeat_interleave(hq // hkv, dim=1)

@@ -211,9 +211,11 @@ def _attn_bwd_sm90(
     q_desc, k_desc, v_desc, do_desc, dk_desc, dv_desc, dq_desc, DQ, LSE, DELTA, sm_scale, qk_scale,
     Z, Hq, Hkv, GROUP, Sq, Sk,
     HEAD_DIM: tl.constexpr, CAUSAL: tl.constexpr, UPCAST: tl.constexpr, TMA_REDUCE: tl.constexpr,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, IN_DTYPE: tl.constexpr,
 ):  # fmt: skip
-    """dK, dV of one key block of one KV head (summed over its GQA group), dQ shares added to DQ (fp32)."""
+    """dK, dV of one key block of one KV head (summed over its GQA group), dQ shares added to DQ (fp32).
+    ``IN_DTYPE`` (the inputs' dtype name) is only in the autotune key: every tensor argument the autotuner
+    sees is a descriptor or fp32, so without it bf16 reused the fp16 winner (and compiled it on the GPU)."""
     start_n = tl.program_id(0) * BLOCK_N
     off_bg = tl.program_id(1)
     off_b = off_bg // Hkv
@@ -323,7 +325,7 @@ _fwd = triton.autotune(
 
 _bwd = triton.autotune(
     configs=pick_configs(_BWD_CONFIGS, _bwd_cfg(*_INTERP_BLOCKS, 4, 1)),
-    key=[*_TUNE_KEY, "Hkv"],
+    key=[*_TUNE_KEY, "Hkv", "IN_DTYPE"],
     prune_configs_by={"early_config_prune": _prune_bwd},
     do_bench=autotune_bench,
     reset_to_zero=["DQ"],  # dQ accumulates: every config the autotuner times starts from zero
@@ -410,7 +412,8 @@ def backward(q, k, v, do, lse, delta, causal: bool, sm_scale: float, log2e: floa
     tma_reduce = not interpreting()  # the interpreter has no TMA reduce: pointer atomics there
     args = (_desc(q), _desc(k), _desc(v), _desc(do), _desc(dk), _desc(dv), _desc(dq_acc), dq_acc, lse, delta,
             sm_scale, sm_scale * log2e, b, hq, hkv, hq // hkv, sq, sk)  # fmt: skip
-    meta = {"HEAD_DIM": d, "CAUSAL": bool(causal), "UPCAST": upcast_bf16(q.dtype), "TMA_REDUCE": tma_reduce}
+    meta = {"HEAD_DIM": d, "CAUSAL": bool(causal), "UPCAST": upcast_bf16(q.dtype), "TMA_REDUCE": tma_reduce,
+            "IN_DTYPE": str(q.dtype).removeprefix("torch.")}  # fmt: skip
     if blocks is not None:
         bm, bn = blocks
         names = ("q_desc", "k_desc", "v_desc", "do_desc", "dk_desc", "dv_desc", "dq_desc")

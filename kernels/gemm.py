@@ -330,20 +330,47 @@ def matmul_fp8(
 # PyTorch counterparts
 
 
+REDUCED_PRECISION_REDUCTION = False
+"""cuBLAS's reduced-precision reductions for fp16/bf16 (``torch.backends.cuda.matmul.
+allow_{fp16,bf16}_reduced_precision_reduction``, on by default in torch): off, so both sides reduce in fp32
+as the Triton kernels do (fp32 accumulators, fp32 split-K partials). Set per call by :func:`torch_matmul`
+and recorded in each run's ``run.json`` (:func:`matmul_flags`)."""
+
+_MATMUL_FLAGS = (
+    "allow_tf32",
+    "allow_fp16_reduced_precision_reduction",
+    "allow_bf16_reduced_precision_reduction",
+)
+
+
+def matmul_flags(allow_tf32: bool = False) -> dict[str, bool]:
+    """The ``torch.backends.cuda.matmul`` flags :func:`torch_matmul` runs under."""
+    rpr = bool(REDUCED_PRECISION_REDUCTION)
+    return {
+        "allow_tf32": bool(allow_tf32),
+        "allow_fp16_reduced_precision_reduction": rpr,
+        "allow_bf16_reduced_precision_reduction": rpr,
+    }
+
+
 def torch_matmul(a: torch.Tensor, b: torch.Tensor, allow_tf32: bool = False) -> torch.Tensor:
     """C = A @ B through ``torch.matmul`` (cuBLAS on the GPU).
 
-    ``allow_tf32`` sets ``torch.backends.cuda.matmul.allow_tf32`` for this call only (restored after,
-    also on error); it has no effect on the CPU or for fp16/bf16.
+    Runs under :func:`matmul_flags` (``allow_tf32`` as asked, reduced-precision reductions as
+    :data:`REDUCED_PRECISION_REDUCTION`), set for this call only and restored after, also on error; no
+    effect on the CPU (and tf32 none for fp16/bf16).
     """
     _check_ab("torch_matmul", a, b, FLOAT_DTYPES)
     flags = torch.backends.cuda.matmul
-    previous = flags.allow_tf32
-    flags.allow_tf32 = bool(allow_tf32)
+    previous = {name: getattr(flags, name) for name in _MATMUL_FLAGS if hasattr(flags, name)}
+    for name, value in matmul_flags(allow_tf32).items():
+        if name in previous:
+            setattr(flags, name, value)
     try:
         return torch.matmul(a, b)
     finally:
-        flags.allow_tf32 = previous
+        for name, value in previous.items():
+            setattr(flags, name, value)
 
 
 def _check_scaled_mm_layout(op: str, a: torch.Tensor, b: torch.Tensor) -> None:

@@ -34,6 +34,7 @@ COMMANDS = (
     "project",
     "validate",
     "predict",
+    "serve",
     "report",
     "cache",
     "diff",

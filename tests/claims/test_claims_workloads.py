@@ -149,20 +149,42 @@ def test_a_projection_decides_only_when_its_error_band_cannot_change_the_verdict
 
 
 def test_fleet_claims_count_whole_8_gpu_servers_link_included(claims):
-    """A fleet claim ("DeepSeek has 30,000 H20") is also expressed in servers of the other chip, per step."""
-    from gpucompare.model import comm
-    from gpucompare.model.server import fleet_equivalence, server_rows
+    """A fleet claim ("DeepSeek has 30,000 H20") is also expressed in servers of the other chip: serving
+    (the serving model at TPOT <= 50 ms) and training (the data-parallel step)."""
+    from gpucompare.model.serving.fleet import equivalence
     from gpucompare.specs import get_chip
-    from gpucompare.specs.published import load_published
 
     res = check_claim(claims["deepseek-30000-h20"])
     v = by_basis(res)
-    h20, h100 = get_chip("h20"), get_chip("h100-sxm")
-    eq = fleet_equivalence(
-        server_rows([h20, h100], comm.published_points(load_published())), "h20", "h100-sxm"
-    )
-    decode = v["fleet:server-decode-tp-in-h100-sxm"]
-    assert decode.verdict == "context" and decode.ratio == pytest.approx(eq["decode-tp"])
-    assert decode.value == pytest.approx(30_000 * eq["decode-tp"], rel=1e-2)
-    # the link keeps the H20 close on decode, far behind on training
-    assert v["fleet:server-train-dp-in-h100-sxm"].value < decode.value / 3
+    eq = equivalence(get_chip("h20"), get_chip("h100-sxm"), "llama3-70b")
+    serving = v["fleet:server-serving-llama3-70b-in-h100-sxm"]
+    assert serving.verdict == "context" and serving.ratio == pytest.approx(eq["k"])
+    assert serving.value == pytest.approx(30_000 * eq["k"], rel=1e-2)
+    assert "fleet:server-serving-deepseek-r1-in-h100-sxm" in v
+    # the H20 keeps a good part of an H100 server when serving, far less when training
+    assert v["fleet:server-train-dp-in-h100-sxm"].value < serving.value / 2
+
+
+def test_h20_inference_claim_is_judged_at_serving_level_beyond_the_error(claims):
+    """The H20's inference claim gets a serving basis: its 8-GPU server's share of an H100 server's tokens/s
+    (Llama-3-70B, TPOT <= 50 ms) against its bf16 share, decided only beyond the serving p90 error."""
+    from gpucompare.model.serving.validate import default_checks, summarise
+
+    v = by_basis(check_claim(claims["h20-capable-at-inference"]))["serving:llama3-70b/bf16"]
+    margin = (1 + summarise(default_checks()).p90) ** 2
+    assert v.ratio == pytest.approx(v.a_value / v.b_value)
+    assert v.ratio > margin and v.verdict == "reproduced"
+
+
+def test_a_serving_model_the_table_lacks_is_refused_naming_the_field():
+    from gpucompare.claims.loading import parse_claims
+    from gpucompare.errors import ClaimsError
+
+    claim = {
+        "id": "x", "quote": "q", "quote_en": "q", "chips": ["h20", "h100-sxm"],
+        "source": {"publication": "p", "date": "2025-01-01", "seed": "000_f7a5888a1bfce815.txt"},
+        "relation": {"kind": "qualitative", "a": "h20", "than": ["h100-sxm"], "favours": "bandwidth",
+                     "over": "bf16", "serving": "gpt-9"},
+    }  # fmt: skip
+    with pytest.raises(ClaimsError, match=r"relation\.serving.*unknown model 'gpt-9'"):
+        parse_claims({"schema_version": 1, "claim": [claim]}, "claims.toml")

@@ -155,3 +155,66 @@ def test_the_runner_installs_a_matching_cache_and_says_why_not_otherwise(
     assert cli.main(["cache", "check", "--out", str(out)]) == 0
     assert cli.main(["cache", "check", "--out", str(tmp_path / "none.tgz")]) == 1
     assert "no prebuilt Triton cache" in capsys.readouterr().out
+
+
+# The kernels an H100/H200 launches for each tier case (the Hopper path, kernels/_common.use_hopper_path):
+# (workload, dtypes) -> kernel names. The builder's meta tensors must take this path, or the cache holds the
+# portable kernels and the GPU compiles everything itself (issue 18 item 1).
+HOPPER_KERNELS = {
+    ("gemm", ("fp16", "bf16", "fp8")): {"_gemm_persistent"},
+    ("gemm_decode", ("fp16", "bf16", "fp8")): {"_gemm_skinny", "_splitk_reduce"},
+    ("attention_fwd", ("fp16", "bf16")): {"_attn_fwd_sm90"},
+    ("attention_bwd", ("fp16", "bf16")): {"_attn_fwd_sm90", "_attn_bwd_sm90"},
+}
+PORTABLE_16BIT = {"_matmul_kernel", "_attn_fwd", "_attn_bwd_dkdv", "_attn_bwd_dq"}
+
+
+def test_the_builder_takes_the_hopper_path_and_compiles_every_kernel_it_launches():
+    """Over the whole GPU tier in count mode (every compile declined: seconds, no ptxas): each case of the
+    families above launches its Hopper kernels, never the portable ones, and the builder asked to compile
+    every one of them."""
+    code = (
+        "import json, os; os.environ['TRITON_INTERPRET'] = '0'\n"
+        "from gpucompare.measure import cache_build\n"
+        "print(json.dumps(cache_build.compile_tier(count_only=True)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"}
+    env.pop("TRITON_INTERPRET", None)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    compiled = set(report["compiled_names"])
+    seen = set()
+    for case in report["cases"]:
+        workload, dtype = case["case"].split("-")[0], case["case"].split("-")[-2]
+        for (w, dtypes), names in HOPPER_KERNELS.items():
+            if w == workload and dtype in dtypes:
+                seen.add((w, dtype))
+                assert names <= set(case["kernels"]), case
+                assert not PORTABLE_16BIT & set(case["kernels"]), case
+    assert seen == {(w, d) for (w, dtypes) in HOPPER_KERNELS for d in dtypes}  # every family in the tier
+    # the backward's autotune key holds the dtype: bf16 is tuned (and its configs compiled) like fp16, not
+    # served the fp16 winner
+    bench = {c["case"]: c["benchmarks"] for c in report["cases"]}
+    for case, n in bench.items():
+        if case.startswith("attention_bwd-") and "-fp16-" in case:
+            assert bench[case.replace("-fp16-", "-bf16-")] == n > 0, case
+    assert set().union(*HOPPER_KERNELS.values()) <= compiled
+
+
+def test_verify_names_a_kernel_missing_from_the_packed_cache(built, tmp_path):
+    out, _ = built
+    holed = tmp_path / "holed.tgz"
+    with tarfile.open(out) as src, tarfile.open(holed, "w:gz") as dst:
+        dropped = {Path(n).parent.name for n in src.getnames() if n.endswith("_decode_reduce.cubin")}
+        assert dropped
+        for member in src:
+            if Path(member.name).parent.name not in dropped:
+                dst.addfile(member, src.extractfile(member))
+    proc = _builder("--out", str(holed), "--verify", *SMALL)
+    assert proc.returncode == 1
+    assert (
+        "decode_attention-llama3-70b-b8-ctx32k-bf16-triton: _decode_reduce not in the packed cache"
+        in proc.stdout
+    )
+    assert _summary(proc)["compiles"] >= 1

@@ -216,6 +216,7 @@ def fake_cuda(monkeypatch, clock):
     monkeypatch.setattr(timing.devinfo, "l2_cache_bytes", lambda dev: 50 * 2**20)
     monkeypatch.setattr(timing.devinfo, "cuda_index", lambda dev: 0)
     monkeypatch.setattr(timing, "_flush_buffer", flush_buffer)
+    monkeypatch.setattr(timing, "_read", lambda buf: log.append("read"))
 
     def synchronize(dev=None):
         log.append("sync")
@@ -259,14 +260,16 @@ def test_gpu_loop_flushes_outside_the_events_and_sizes_from_l2(fake_cuda):
         [2.0] * 100, config=TimingConfig.for_device("cuda"), warmup_reps=3, warmup_s=1e9, budget_s=1e9
     )
     assert t.method == "cuda-events+l2-flush"
-    assert sizes == [2 * 50 * 2**20]  # 2 × the device's L2, allocated once
+    assert sizes == [2 * 50 * 2**20] * 2  # 2 × the device's L2 written, 2 × read, allocated once
     assert t.samples_s == (2.0,) * 10  # min_reps of the GPU config; the 5 s flush is never timed
     assert t.noise_target_met
     # synchronised warm-up, then one batch of 10 timed repetitions, one sync; before each start event the flush,
     # then a sleep covering the host's time: 2 x 2 s of host time per call is past the 10 ms cap
     assert t.host_launch_s == 2.0 and t.sleep_s == timing.SLEEP_CAP_S
     sleep = f"sleep {int(timing.SLEEP_CAP_S * 1e9)}"
-    assert log == ["sync"] + ["flush", "fn", "sync"] * 3 + ["flush", sleep, "record", "fn", "record"] * 10 + [
+    # the write then the read of the second buffer: the dirty lines go back to memory before the start event
+    flush = ["flush", "read"]
+    assert log == ["sync"] + [*flush, "fn", "sync"] * 3 + [*flush, sleep, "record", "fn", "record"] * 10 + [
         "sync"
     ]
 
@@ -309,6 +312,26 @@ def test_gpu_loop_without_busy_start_sleeps_never(fake_cuda):
     assert not any(x.startswith("sleep") for x in log) and t.sleep_s is None and t.count == 5
 
 
+def test_the_write_only_flush_is_still_available_and_recorded(fake_cuda):
+    t, log, sizes = fake_cuda([1.0] * 50, flush_mode="write", warmup_reps=2, min_reps=5)
+    assert sizes == [2 * 50 * 2**20] and "read" not in log and t.count == 5
+    write = timing.method_description(TimingConfig(flush_mode="write", l2_bytes=2**20), "cuda")
+    both = timing.method_description(TimingConfig(l2_bytes=2**20), "cuda")
+    assert (write["flush"], write["flush_bytes"]) == ("write", 2 * 2**20)
+    assert (both["flush"], both["flush_bytes"]) == ("write+read", 4 * 2**20) and both["version"] == 3
+    with pytest.raises(ValueError, match="flush_mode must be one of write, write\\+read, got 'read'"):
+        TimingConfig(flush_mode="read")
+
+
+def test_one_slow_warm_call_does_not_size_every_sleep():
+    """The sleep follows the p90 of the warm calls' host times: one 8 ms call (an allocation) among 24 of
+    20 µs gives a 60 µs sleep, not the 10 ms cap."""
+    hosts = [20e-6] * 24 + [8e-3]
+    assert timing.host_time(hosts) == pytest.approx(20e-6)
+    assert timing.sleep_seconds(timing.host_time(hosts)) == pytest.approx(60e-6)
+    assert timing.host_time([1e-3, 2e-3]) == pytest.approx(1.9e-3) and timing.host_time([]) is None
+
+
 def test_sleep_covers_twice_the_host_time_plus_a_floor():
     assert timing.sleep_seconds(5e-6) == pytest.approx(2 * 5e-6 + 20e-6)
     assert timing.sleep_seconds(None) == pytest.approx(timing.SLEEP_FLOOR_S)
@@ -318,7 +341,7 @@ def test_sleep_covers_twice_the_host_time_plus_a_floor():
 def test_method_description_says_how_the_start_is_held_and_the_order():
     gpu = timing.method_description(TimingConfig(l2_bytes=2**20), "cuda", order=("triton", "torch"))
     assert gpu["version"] == timing.METHOD_VERSION >= 2
-    assert gpu["start"].startswith("gpu-busy") and gpu["flush_bytes"] == 2**21
+    assert gpu["start"].startswith("gpu-busy") and gpu["flush_bytes"] == 2**22  # written + read
     assert (gpu["order"], gpu["interleaved_with"]) == ("interleaved", ["triton", "torch"])
     cpu = timing.method_description(TimingConfig.for_device("cpu"), "cpu", order=("torch",))
     assert (cpu["start"], cpu["order"], cpu["interleaved_with"]) == ("host", "alone", [])

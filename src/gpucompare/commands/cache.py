@@ -1,12 +1,14 @@
 """``gpucompare cache build | check``: the prebuilt Triton cache of the GPU tier.
 
-    gpucompare cache build [--target sm90] [--out .triton-cache/sm90.tgz] [--only W1,W2] [--shapes L1,L2]
+    gpucompare cache build [--target sm90|local] [--jobs N] [--out .triton-cache/sm90.tgz] [--only W1,W2]
+                           [--shapes L1,L2] [--dtypes D1,D2] [--verify] [--count]
     gpucompare cache check [--out .triton-cache/sm90.tgz]
 
 ``build`` compiles, on this machine (no GPU needed), every Triton kernel the GPU tier will compile on an
 H100/H200, with the runtime's own cache keys, and packs the cubins and their metadata with the Triton build
 hash (:mod:`gpucompare.measure.cache_build`; it runs in a fresh process, with Triton's interpreter off).
-``check`` says whether this machine's Triton would use the packed cache. ``gpucompare run`` installs it on
+``--target local`` compiles for this machine's own GPU straight into its Triton cache (``TRITON_CACHE_DIR``),
+nothing packed: the GPU campaign's precompile step, in ``--jobs`` processes. ``check`` says whether this machine's Triton would use the packed cache. ``gpucompare run`` installs it on
 the GPU when the hash matches.
 """
 
@@ -31,7 +33,17 @@ def register(subparsers) -> None:
     )
     sub = p.add_subparsers(dest="cache_command", metavar="ACTION", parser_class=type(p))
     b = sub.add_parser("build", help="compile the GPU tier's Triton kernels for a target and pack them")
-    b.add_argument("--target", choices=sorted(TARGETS), default="sm90", help="GPU target (default: sm90)")
+    b.add_argument(
+        "--target",
+        choices=[*sorted(TARGETS), "local"],
+        default="sm90",
+        help="GPU target (default: sm90); local: this machine's GPU, into its own Triton cache, not packed",
+    )
+    b.add_argument("--jobs", type=_jobs, default=1, metavar="N", help="compile in N processes (default 1)")
+    b.add_argument("--dtypes", default="", metavar="D1,D2", help="only these dtypes")
+    b.add_argument(
+        "--count", action="store_true", help="count compiles and autotune benchmarks, compile nothing"
+    )
     b.add_argument(
         "--out", default=str(DEFAULT_PATH), metavar="FILE", help=f"packed cache (default: {DEFAULT_PATH})"
     )
@@ -50,15 +62,35 @@ def register(subparsers) -> None:
     p.set_defaults(func=lambda args: p.print_help(sys.stderr) or 2)
 
 
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 1 <= n <= 256:
+        raise argparse.ArgumentTypeError(f"must be 1 to 256, got {n}")
+    return n
+
+
 def build(args: argparse.Namespace) -> int:
     """Run the builder in a fresh process (this one may have Triton in interpreter mode)."""
-    cmd = [sys.executable, "-m", "gpucompare.measure.cache_build", "--out", args.out]
-    for flag, value in (("--only", args.only), ("--shapes", args.shapes)):
+    cmd = [
+        sys.executable,
+        "-m",
+        "gpucompare.measure.cache_build",
+        "--out",
+        args.out,
+        "--jobs",
+        str(args.jobs),
+    ]
+    for flag, value in (("--only", args.only), ("--shapes", args.shapes), ("--dtypes", args.dtypes)):
         if value:
             cmd += [flag, value]
-    if args.verify:
-        cmd.append("--verify")
-    env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET", "TRITON_CACHE_DIR")}
+    for flag, on in (("--verify", args.verify), ("--count", args.count), ("--local", args.target == "local")):
+        if on:
+            cmd.append(flag)
+    drop = ("TRITON_INTERPRET",) if args.target == "local" else ("TRITON_INTERPRET", "TRITON_CACHE_DIR")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     src = str(Path(__file__).resolve().parents[2])  # a source checkout: src/ (and kernels/ beside it)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
     try:

@@ -77,20 +77,42 @@ def cells_table(cells: list[dict]) -> console.Table:
     return table
 
 
+def serving_table(serving: dict) -> console.Table:
+    """The ``serving`` row: published serving tokens/s, leave one chip out, model against the naive."""
+    s = serving["summary"]
+    table = console.Table(
+        "class", console.Column("n", "right"),
+        console.Column("median |err|", "right", fmt=_abs_pct, missing="-"),
+        console.Column("p90 |err|", "right", fmt=_abs_pct, missing="-"),
+        console.Column("naive n", "right"),
+        console.Column("naive median", "right", fmt=_abs_pct, missing="-"),
+        console.Column("naive p90", "right", fmt=_abs_pct, missing="-"),
+        console.Column("engine factors (modelled / published)", wrap=True),
+    )  # fmt: skip
+    factors = ", ".join(f"{k} {v:.2f} (n={n})" for k, (v, n) in serving["engine_factors"].items())
+    table.add_row(
+        "serving", s["n"], s["median"], s["p90"], s["naive_n"], s["naive_median"], s["naive_p90"], factors
+    )
+    return table
+
+
 def run(args: argparse.Namespace) -> int:
     from gpucompare.model.bands import projection_rows, summarise_cells
     from gpucompare.model.loco import summarise, validate_ledger
+    from gpucompare.model.serving.validate import serving_block
 
     rows = validate_ledger(include_unrepresentative=args.include_unrepresentative)
     summary = summarise(rows)
     cells = projection_rows(include_unrepresentative=args.include_unrepresentative)
     cell_summary = summarise_cells(cells)
+    serving = serving_block()
     if args.json:
         out = {
             "summary": [s.to_dict() for s in summary],
             "rows": [r.to_dict() for r in rows],
             "projection_summary": cell_summary,
             "projections": [c.to_dict() for c in cells],
+            "serving": serving,
         }
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
@@ -120,6 +142,10 @@ def run(args: argparse.Namespace) -> int:
         "Per class, each chip's best published kernel projected from the other chips (what `predict` and the "
         "report do; the error bands they quote come from these and from the own-chip spread):",
         cells_table(cell_summary),
+        "",
+        "Serving: each published serving figure (tokens/s) projected with its chip left out (serving model; "
+        "naive: the same source's figure on another chip scaled by the peak ratio):",
+        serving_table(serving),
         "",
         "The model, in five lines:",
         *(console.Wrapped(f"{i}. {line}", 2) for i, line in enumerate(EXPLANATION, 1)),

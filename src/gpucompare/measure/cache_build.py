@@ -38,13 +38,40 @@ TARGET = "cuda:90"
 SM90 = {"capability": (9, 0), "sm_count": 132, "shared_bytes": 232_448}
 
 
+def local_target() -> dict[str, Any] | None:
+    """This machine's GPU as a compile target (capability, SMs, opt-in shared memory), None without one: the
+    campaign's precompile step compiles for the device's own target into its local Triton cache."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    props = torch.cuda.get_device_properties(0)
+    shared = int(getattr(props, "shared_memory_per_block_optin", 0) or SM90["shared_bytes"])
+    return {
+        "capability": (props.major, props.minor),
+        "sm_count": props.multi_processor_count,
+        "shared_bytes": shared,
+    }
+
+
+_TARGET: list[dict[str, Any]] = [SM90]  # the target being compiled for (the stand-in driver answers it)
+
+
+def target_name(target: dict[str, Any]) -> str:
+    """``cuda:90`` for capability (9, 0): the name ``triton_cache.check`` compares."""
+    major, minor = target["capability"]
+    return f"cuda:{major}{minor}"
+
+
 class _StandInDriver:
-    """Triton's active driver while building: the sm_90 target, device 0, stream 0; nothing is launched."""
+    """Triton's active driver while building: the target GPU (sm_90 unless ``--target local``), device 0,
+    stream 0; nothing is launched."""
 
     def get_current_target(self):
         from triton.backends.compiler import GPUTarget
 
-        return GPUTarget("cuda", 90, 32)
+        major, minor = _TARGET[0]["capability"]
+        return GPUTarget("cuda", major * 10 + minor, 32)
 
     def get_current_device(self) -> int:
         return 0
@@ -67,6 +94,9 @@ class _StandInDriver:
 BENCHES = [
     0
 ]  # autotuner benchmarks asked for (one per autotune key and config it keeps): the GPU's tuning work
+LAUNCHED: set[str] = (
+    set()
+)  # names of the Triton kernels the current case launches (filled by the runtime patch)
 
 
 def _compile_only_bench(kernel_call, quantiles=None, **_: Any) -> list[float]:
@@ -86,6 +116,7 @@ def _compile_only_runtime() -> Iterator[None]:
     run = jit.JITFunction.run
 
     def warmup_run(self, *args, grid, warmup, **kwargs):
+        LAUNCHED.add(self.__name__)
         return run(self, *args, grid=grid, warmup=True, **kwargs)
 
     def no_disk_cache(self, tuning_key, configs, bench_fn) -> bool:
@@ -98,7 +129,7 @@ def _compile_only_runtime() -> Iterator[None]:
     autotuner.Autotuner.check_disk_cache = no_disk_cache
     driver.set_active(_StandInDriver())
     try:
-        with hw.compile_only(hw.CompileTarget(**SM90)):
+        with hw.compile_only(hw.CompileTarget(**_TARGET[0])):
             yield
     finally:
         jit.JITFunction.run = run
@@ -107,13 +138,28 @@ def _compile_only_runtime() -> Iterator[None]:
         driver._active = None  # the next use creates the real one (or says there is none)
 
 
-def tier_cases(only: Sequence[str] | None = None, shapes: Sequence[str] | None = None) -> list[tuple]:
+def tier_cases(
+    only: Sequence[str] | None = None,
+    shapes: Sequence[str] | None = None,
+    dtypes: Sequence[str] | None = None,
+) -> list[tuple]:
     """The GPU tier's (workload, shape, dtype, impl) with a Triton implementation, in the runner's order
     (call inside :func:`_compile_only_runtime`, which makes the sm_90 dtypes runnable)."""
     from gpucompare.measure import runner
 
     cases = runner.plan("gpu", only, device="cuda")
-    return [c for c in cases if c[3].triton and (not shapes or c[1].label in shapes)]
+    return [
+        c
+        for c in cases
+        if c[3].triton and (not shapes or c[1].label in shapes) and (not dtypes or c[2] in dtypes)
+    ]
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (ptxas runs as one): a compile's cost that a
+    shared, loaded machine does not inflate the way it inflates wall time."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 class _Listener:
@@ -121,21 +167,31 @@ class _Listener:
 
     def __init__(self) -> None:
         self.compiled: list[str] = []
-        self.hits = 0
+        self.hit_names: list[str] = []
+        self.seconds: list[tuple[str, float]] = []  # (kernel name, compile time) per compile
+
+    @property
+    def hits(self) -> int:
+        return len(self.hit_names)
 
     def __call__(self, *, src, metadata, metadata_group, times, cache_hit) -> None:
-        if cache_hit:
-            self.hits += 1
-        else:
-            self.compiled.append(str(metadata.get("name")))
+        name = str(metadata.get("name"))
+        (self.hit_names if cache_hit else self.compiled).append(name)
+        if not cache_hit and times is not None:
+            self.seconds.append((name, round(times.total / 1e6, 3)))
 
 
 def compile_tier(
-    only: Sequence[str] | None = None, shapes: Sequence[str] | None = None, count_only: bool = False
+    only: Sequence[str] | None = None,
+    shapes: Sequence[str] | None = None,
+    count_only: bool = False,
+    dtypes: Sequence[str] | None = None,
+    pick: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """Build and call every Triton case of the GPU tier on meta tensors; return what was compiled and how
     many autotuner benchmarks the GPU will run. ``count_only``: compile nothing, count the distinct
-    compiles (Triton's ``jit_cache_hook`` declines each one) -- seconds instead of minutes."""
+    compiles (Triton's ``jit_cache_hook`` declines each one) -- seconds instead of minutes. ``pick``: only
+    the cases at these indices of :func:`tier_cases` (one worker's share, ``--jobs``)."""
     from triton import knobs
 
     listener = _Listener()
@@ -153,22 +209,93 @@ def compile_tier(
         knobs.runtime.jit_cache_hook = decline
     try:
         with _compile_only_runtime():
-            for w, shape, dtype, impl in tier_cases(only, shapes):
-                before, benches, t0 = len(listener.compiled), BENCHES[0], time.perf_counter()
+            cases = tier_cases(only, shapes, dtypes)
+            for w, shape, dtype, impl in (cases[i] for i in pick) if pick is not None else cases:
+                before, benches, t0, cpu0 = len(listener.compiled), BENCHES[0], time.perf_counter(), _cpu_s()
+                LAUNCHED.clear()
                 inputs = w.make_inputs(shape, dtype, "meta")
                 impl.build(inputs, dtype)()
                 cases_out.append(
                     {
                         "case": f"{w.name}-{shape.label}-{dtype}-{impl.name}",
+                        "kernels": sorted(LAUNCHED),
                         "compiles": len(listener.compiled) - before,
                         "benchmarks": BENCHES[0] - benches,
                         "seconds": round(time.perf_counter() - t0, 3),
+                        "cpu_s": round(_cpu_s() - cpu0, 3),
                     }
                 )
     finally:
         knobs.compilation.listener = None
         knobs.runtime.jit_cache_hook = None
-    return {"cases": cases_out, "compiles": len(listener.compiled), "hits": listener.hits}
+    return {
+        "cases": cases_out,
+        "compiles": len(listener.compiled),
+        "hits": listener.hits,
+        "compiled_names": listener.compiled,
+        "hit_names": listener.hit_names,
+        "compile_seconds": listener.seconds,
+    }
+
+
+def _work(args: tuple) -> dict[str, Any]:
+    """One worker's share (``--jobs``): compile the cases at ``pick`` into the shared ``TRITON_CACHE_DIR``
+    (Triton writes each kernel's files under a temporary name and renames them: workers never see half a
+    kernel)."""
+    only, shapes, dtypes, pick, target, count_only = args
+    os.environ["TRITON_INTERPRET"] = "0"
+    _TARGET[0] = target
+    return compile_tier(only, shapes, count_only=count_only, dtypes=dtypes, pick=pick)
+
+
+def compile_parallel(
+    jobs: int, only=None, shapes=None, dtypes=None, count_only: bool = False
+) -> dict[str, Any]:
+    """:func:`compile_tier` over ``jobs`` fresh processes, one case at a time each, the cases with the most
+    kernels first; the reports merged (cases back in the tier's order). ``jobs`` 1: in this process."""
+    os.environ["TRITON_INTERPRET"] = "0"
+    if jobs <= 1:
+        return compile_tier(only, shapes, count_only=count_only, dtypes=dtypes)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ids = tier_cases_outside(only, shapes, dtypes)
+    count = len(ids)
+    order = sorted(range(count), key=lambda i: (_WEIGHT.get(ids[i].split("-")[0], 9), i))
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no kernels imported, no CUDA state
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn) as pool:
+        shares = [(only, shapes, dtypes, [i], _TARGET[0], count_only) for i in order]
+        parts = list(pool.map(_work, shares))
+    merged: dict[str, Any] = {"cases": [None] * count, "compiles": 0, "hits": 0}
+    for key in ("compiled_names", "hit_names", "compile_seconds"):
+        merged[key] = [x for part in parts for x in part[key]]
+    for i, part in zip(order, parts):
+        merged["cases"][i] = part["cases"][0]
+    merged["compiles"] = len(merged["compiled_names"])
+    merged["hits"] = len(merged["hit_names"])
+    return merged
+
+
+def tier_cases_outside(only=None, shapes=None, dtypes=None) -> list[str]:
+    """The ids of :func:`tier_cases` (for the parent of ``--jobs``, which never builds a case)."""
+    with _compile_only_runtime():
+        return [f"{w.name}-{s.label}-{d}-{i.name}" for w, s, d, i in tier_cases(only, shapes, dtypes)]
+
+
+#: Heavier families first, so the slowest case never starts last (the autotuned attention and GEMM cases
+#: compile 4-9 configs each; copy/triad one kernel).
+_WEIGHT = {"attention_bwd": 0, "attention_fwd": 1, "gemm": 2, "gemm_decode": 3, "decode_attention": 4}
+
+
+def family_times(report: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Compile count, total and largest seconds per kernel name (what NOTES.md reports per family)."""
+    out: dict[str, dict[str, float]] = {}
+    for name, sec in report.get("compile_seconds", []):
+        row = out.setdefault(name, {"compiles": 0, "seconds": 0.0, "max_s": 0.0})
+        row["compiles"] += 1
+        row["seconds"] = round(row["seconds"] + sec, 2)
+        row["max_s"] = max(row["max_s"], sec)
+    return out
 
 
 def _manifest(report: dict[str, Any], only, shapes) -> dict[str, Any]:
@@ -178,9 +305,10 @@ def _manifest(report: dict[str, Any], only, shapes) -> dict[str, Any]:
     from gpucompare.measure.machine import git_commit, utc_now
 
     return {
-        "target": TARGET,
+        "target": target_name(_TARGET[0]),
         "triton_version": triton.__version__,
         "triton_hash": triton_cache.triton_build_hash(),
+        **triton_cache.build_identity(),
         "ptxas": triton_cache.ptxas_version(90),
         "built": utc_now(),
         "git_commit": git_commit(),
@@ -188,29 +316,49 @@ def _manifest(report: dict[str, Any], only, shapes) -> dict[str, Any]:
         "shapes": list(shapes or []),
         "compiles": report["compiles"],
         "compile_seconds": round(sum(c["seconds"] for c in report["cases"]), 1),
+        "families": family_times(report),
         "cases": report["cases"],
     }
 
 
-def verify(packed: Path, only, shapes) -> int:
-    """Install ``packed`` into a fresh folder, pass over the cases again; exit 0 when nothing compiled."""
+def missing_kernels(manifest: dict[str, Any], packed_names: set[str], report: dict[str, Any]) -> list[str]:
+    """What ``--verify`` refuses besides a compile: a case whose launched kernels differ from those the
+    build recorded for it, or a launched kernel with no cubin in the packed cache ('case: kernel')."""
+    built = {c["case"]: c.get("kernels") for c in manifest.get("cases", []) if isinstance(c, dict)}
+    problems = []
+    for case in report["cases"]:
+        for name in case["kernels"]:
+            if name not in packed_names:
+                problems.append(f"{case['case']}: {name} not in the packed cache")
+        if built.get(case["case"]) != case["kernels"]:
+            problems.append(
+                f"{case['case']}: launches {case['kernels']}, the build recorded {built.get(case['case'])}"
+            )
+    return problems
+
+
+def verify(packed: Path, only, shapes, dtypes=None) -> int:
+    """Install ``packed`` into a fresh folder, pass over the cases again; exit 0 when nothing compiled and
+    every kernel each case launches is in the cache under the build's own record of that case."""
     from gpucompare.measure import triton_cache
 
     os.environ["TRITON_INTERPRET"] = "0"
     with tempfile.TemporaryDirectory(prefix="gpucompare-triton-") as folder:
-        status = triton_cache.install(packed, Path(folder), TARGET)
+        status = triton_cache.install(packed, Path(folder), target_name(_TARGET[0]))
         if not status.used:
             print(status.message, flush=True)
             return 2
         os.environ["TRITON_CACHE_DIR"] = folder
-        report = compile_tier(only, shapes)
+        report = compile_tier(only, shapes, dtypes=dtypes)
     missed = sorted({c["case"] for c in report["cases"] if c["compiles"]})
+    problems = missing_kernels(dict(status.manifest or {}), triton_cache.packed_kernel_names(packed), report)
+    for line in problems:
+        print(f"cache_build --verify: {line}", flush=True)
     print(json.dumps({"compiles": report["compiles"], "hits": report["hits"], "missed": missed}), flush=True)
-    return 0 if report["compiles"] == 0 else 1
+    return 0 if report["compiles"] == 0 and not problems else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line (see the module docstring); prints one line per case and the summary."""
+def _parser():
     from gpucompare.measure import triton_cache
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -219,39 +367,63 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--only", default="", help="workloads or families, comma-separated (default: all)")
     p.add_argument("--shapes", default="", help="only these shape labels, comma-separated")
+    p.add_argument("--dtypes", default="", help="only these dtypes, comma-separated")
+    p.add_argument("--work", default=None, help="Triton cache folder to compile into (default: <out>.work)")
     p.add_argument(
-        "--work",
-        default=None,
-        help="Triton cache folder to compile into (default: <out> without .tgz, + .work)",
-    )
-    p.add_argument(
-        "--verify", action="store_true", help="install the packed cache at --out and pass again: 0 compiles?"
+        "--verify", action="store_true", help="install the packed cache at --out, pass again: 0 compiles?"
     )
     p.add_argument(
         "--count", action="store_true", help="count compiles and autotune benchmarks, compile nothing"
     )
-    ns = p.parse_args(argv)
+    p.add_argument("--jobs", type=int, default=1, help="compile in this many processes (default 1)")
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="compile for this machine's GPU into its own Triton cache (TRITON_CACHE_DIR or ~/.triton/cache), "
+        "no pack: the campaign's precompile step",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (see the module docstring); prints one line per case and the summary."""
+    from gpucompare.measure import triton_cache
+
+    ns = _parser().parse_args(argv)
     if "gpucompare.kernels" in sys.modules:
         raise SystemExit("cache_build: gpucompare.kernels is already imported; run in a fresh process")
-    only = [x for x in ns.only.split(",") if x] or None
-    shapes = [x for x in ns.shapes.split(",") if x] or None
+    if ns.jobs < 1 or ns.jobs > 256:
+        raise SystemExit(f"cache_build: --jobs must be 1 to 256, got {ns.jobs}")
+    only, shapes, dtypes = ([x for x in v.split(",") if x] or None for v in (ns.only, ns.shapes, ns.dtypes))
+    if ns.local:
+        target = local_target()
+        if target is None:
+            raise SystemExit("cache_build --local: no CUDA GPU here; build for sm_90 with --out instead")
+        _TARGET[0] = target
     if ns.verify:
-        return verify(Path(ns.out), only, shapes)
+        return verify(Path(ns.out), only, shapes, dtypes)
+    t0 = time.perf_counter()
     if ns.count:
-        os.environ["TRITON_INTERPRET"] = "0"
-        report = compile_tier(only, shapes, count_only=True)
+        report = compile_parallel(ns.jobs, only, shapes, dtypes, count_only=True)
         for c in report["cases"]:
             print(f"{c['case']}: {c['compiles']} compiles, {c['benchmarks']} autotune benchmarks", flush=True)
         total = {"cases": len(report["cases"]), "compiles": report["compiles"]}
         print(json.dumps({**total, "benchmarks": sum(c["benchmarks"] for c in report["cases"])}), flush=True)
         return 0
-    work = Path(ns.work or f"{ns.out.removesuffix('.tgz')}.work")
-    os.environ["TRITON_INTERPRET"] = "0"
+    local = Path(os.environ.get("TRITON_CACHE_DIR") or Path.home() / ".triton" / "cache")
+    work = local if ns.local else Path(ns.work or f"{ns.out.removesuffix('.tgz')}.work")
     os.environ["TRITON_CACHE_DIR"] = str(work.resolve())
-    report = compile_tier(only, shapes)
+    report = compile_parallel(ns.jobs, only, shapes, dtypes)
     for c in report["cases"]:
         print(f"{c['case']}: {c['compiles']} compiles, {c['seconds']:.1f} s", flush=True)
     summary = {"compiles": report["compiles"], "hits": report["hits"], "cases": len(report["cases"])}
+    summary.update(jobs=ns.jobs, wall_s=round(time.perf_counter() - t0, 1), target=target_name(_TARGET[0]))
+    summary["families"] = family_times(report)
+    summary["cpu_s"] = round(sum(c["cpu_s"] for c in report["cases"]), 1)
+    if ns.local:
+        summary["cache_dir"] = str(work.resolve())
+        print(json.dumps(summary), flush=True)
+        return 0
     manifest = triton_cache.pack(work, Path(ns.out), _manifest(report, only, shapes))
     summary.update(kernels=manifest["kernels"], size_bytes=manifest["size_bytes"], out=ns.out)
     summary["packed_bytes"] = Path(ns.out).stat().st_size

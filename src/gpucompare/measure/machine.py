@@ -72,5 +72,15 @@ def describe_machine(device: torch.device, command: str | None, *, peaks: bool =
         "git_commit": git_commit(),
         "timestamp": utc_now(),
         "hostname": desc.get("hostname") or socket.gethostname(),
+        "matmul_flags": _matmul_flags(),
     }
     return machine, local
+
+
+def _matmul_flags() -> dict[str, Any] | None:
+    """The cuBLAS flags the torch GEMM baseline runs under (``kernels.gemm.matmul_flags``: reduced-precision
+    reductions off on both sides); None when the kernel module cannot be imported."""
+    from gpucompare.workloads.availability import kernel_status
+
+    mod, _ = kernel_status("gemm", "matmul_flags")
+    return mod.matmul_flags() if mod is not None else None

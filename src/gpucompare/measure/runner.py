@@ -117,7 +117,10 @@ def default_tier() -> str:
 
 def use_triton_cache(dev: torch.device, packed: str | Path | None, stream: TextIO | None = None) -> dict:
     """On a GPU, install the prebuilt Triton cache ``packed`` when it matches this Triton build and GPU, and
-    say so (or why not) on ``stream`` (stderr); what happened, for ``run.json``."""
+    say so (or why not) on ``stream`` (stderr); what happened, for ``run.json``. A cache named explicitly
+    that is not a readable file is a ``ValueError`` (on a CPU too: a wrong path is never silently ignored)."""
+    if packed is not None and not Path(packed).is_file():
+        raise ValueError(f"--triton-cache {packed}: no such file")
     if dev.type != "cuda":
         return {"used": False, "message": "no GPU: Triton kernels run in the interpreter, nothing compiles"}
     cc = hw.compute_capability(dev)

@@ -1,11 +1,13 @@
 """The one timing rule, used by the runner, the benchmarks and the CLI.
 
 GPU (``method="cuda-events+l2-flush"``): warm-up, then repetitions each preceded by a write of a buffer of
-twice the device's L2 size (so every repetition starts from a cold L2, like a kernel inside a model), then a
-``torch.cuda._sleep`` kernel, then a pair of CUDA events around the call only. The flush is on the same
+twice the device's L2 size then a read of a second such buffer (``flush="write+read"``: every repetition
+starts from a cold L2, like a kernel inside a model, and the read makes the L2 write back the write's dirty
+lines *before* the start event, not inside a short timed window), then a ``torch.cuda._sleep`` kernel, then a pair of CUDA events around the call only. The flush is on the same
 stream before the start event, so it is never inside the timed interval. The sleep keeps the GPU busy
-across the start event: it lasts ``HOST_MARGIN`` × the call's host time (measured in the warm-up: the
-Python and the launches of one call, without a synchronise) + ``SLEEP_FLOOR_S``, so the host has queued the
+across the start event: it lasts ``HOST_MARGIN`` × the call's host time (the 90th percentile of the warm
+calls' host times, the Python and the launches of one call without a synchronise: one slow call, an
+allocation say, does not size every sleep) + ``SLEEP_FLOOR_S``, so the host has queued the
 start event *and all of the call's kernels* before the sleep ends, and the host's launch time never enters
 a sample (without it, a kernel shorter than its launch overhead was timed as its launch; Triton's launch
 costs more host time than cuBLAS's, so that bias was against Triton). CUDA-graph replay would do the same
@@ -58,7 +60,11 @@ METHOD_GPU = "cuda-events+l2-flush"
 #: warm-up, stop rule), so results taken before and after the change are told apart (``record["method"]``).
 #: 1: flush, events around the call. 2: + the GPU kept busy across the start event (sleep sized to the host's
 #: launch time) and the implementations of a case interleaved (A B A B).
-METHOD_VERSION = 2
+#: 3: the flush writes one buffer then reads another (``flush_mode``), the sleep sized from the p90 host time.
+METHOD_VERSION = 3
+#: The warm calls' host-time quantile that sizes the sleep (p90: robust to one slow call).
+HOST_QUANTILE = 0.9
+FLUSH_MODES = ("write", "write+read")
 #: The sleep before the start event: ``HOST_MARGIN`` × the call's host time + ``SLEEP_FLOOR_S``, at most
 #: ``SLEEP_CAP_S``; cycles at the SM's maximum clock (a lower clock makes it last longer, never shorter).
 HOST_MARGIN = 2.0
@@ -75,7 +81,8 @@ class TimingConfig:
 
     ``warmup_reps`` / ``warmup_s``: warm-up stops at whichever comes first (at least one call).
     ``l2_bytes``: the L2 size for the flush buffer (2 × this is written); None means the device's own
-    (``get_device_properties().L2_cache_size``).
+    (``get_device_properties().L2_cache_size``). ``flush_mode``: ``write+read`` (default: write one buffer,
+    then read a second, so the written lines are written back before the start event) or ``write``.
     """
 
     min_reps: int = 5
@@ -87,6 +94,7 @@ class TimingConfig:
     flush_l2: bool = True
     l2_bytes: int | None = None
     busy_start: bool = True  # GPU: the sleep before the start event (see the module docstring)
+    flush_mode: str = "write+read"
 
     def __post_init__(self) -> None:
         if not (isinstance(self.min_reps, int) and self.min_reps >= 1):
@@ -99,6 +107,8 @@ class TimingConfig:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.flush_mode not in FLUSH_MODES:
+            raise ValueError(f"flush_mode must be one of {', '.join(FLUSH_MODES)}, got {self.flush_mode!r}")
         if self.l2_bytes is not None and not (isinstance(self.l2_bytes, int) and self.l2_bytes > 0):
             raise ValueError(f"l2_bytes must be a positive int or None, got {self.l2_bytes!r}")
 
@@ -131,14 +141,15 @@ def method_description(
     flush_bytes = None
     if gpu and config.flush_l2:
         l2 = config.l2_bytes or devinfo.l2_cache_bytes(dev)
-        flush_bytes = 2 * l2 if l2 else None
+        flush_bytes = (2 if config.flush_mode == "write" else 4) * l2 if l2 else None
     return {
         "version": METHOD_VERSION,
         "timer": METHOD_GPU if gpu else METHOD_CPU,
-        "flush": "write" if flush_bytes else "none",
+        "flush": config.flush_mode if flush_bytes else "none",
         "flush_bytes": flush_bytes,
         "start": (
-            f"gpu-busy: torch.cuda._sleep of {HOST_MARGIN:g} x the call's host time + {SLEEP_FLOOR_S * 1e6:g} us "
+            f"gpu-busy: torch.cuda._sleep of {HOST_MARGIN:g} x the p{HOST_QUANTILE * 100:g} host time of the warm "
+            f"calls + {SLEEP_FLOOR_S * 1e6:g} us "
             "before the start event"
             if gpu and config.busy_start
             else "host"
@@ -254,8 +265,8 @@ def _warm_up(
     st: _State, cfg: TimingConfig, sync: Callable[[], None], flush: Callable[[], None], host: bool = False
 ) -> None:
     """Warm-up of one implementation; sets ``st.per_rep`` (mean wall time of a warm flush + call + sync, or
-    None without a warm call) and, with ``host``, ``st.host_s`` (the longest host time of a warm call,
-    without its synchronise; one extra call measures it when the warm-up had none).
+    None without a warm call) and, with ``host``, ``st.host_s`` (:func:`host_time`: the p90 of the warm
+    calls' host times, without their synchronise; one extra call measures it when the warm-up had none).
 
     The first call is the cold one (Triton compilation and autotuning, cuBLAS heuristics and workspace,
     lazy module loading) and may take many seconds: it counts towards ``warmup_reps`` but neither towards
@@ -280,7 +291,13 @@ def _warm_up(
         st.fn()
         hosts.append(time.perf_counter() - t0)
         sync()
-    st.host_s = max(hosts) if hosts else None
+    st.host_s = host_time(hosts)
+
+
+def host_time(hosts: Sequence[float]) -> float | None:
+    """The host time that sizes the sleep: the ``HOST_QUANTILE`` quantile of the warm calls' host times (not
+    the slowest: one allocation or page fault would give every sample a 10 ms sleep), None without any."""
+    return percentile(sorted(hosts), HOST_QUANTILE) if hosts else None
 
 
 def _batch_size(st: _State, cfg: TimingConfig, interleaved: bool) -> int:
@@ -337,6 +354,27 @@ def _flush_buffer(nbytes: int, dev: torch.device) -> torch.Tensor:
     return torch.empty(-(-nbytes // 4), dtype=torch.int32, device=dev)
 
 
+def make_flush(nbytes: int, dev: torch.device, mode: str) -> Callable[[], None]:
+    """The flush before each repetition: write a buffer of ``nbytes`` (evicts the L2, leaving it dirty), and
+    with ``write+read`` then read a second one of ``nbytes`` (:func:`_read`), so the dirty lines are
+    written back before the start event and the L2 holds clean lines of a buffer no kernel touches."""
+    written = _flush_buffer(nbytes, dev)
+    if mode == "write":
+        return written.zero_
+    read = _flush_buffer(nbytes, dev)
+
+    def flush() -> None:
+        written.zero_()
+        _read(read)
+
+    return flush
+
+
+def _read(buf: torch.Tensor) -> None:
+    """Read every byte of ``buf`` on the device (a sum into one element, asynchronous like the write)."""
+    buf.sum(dtype=torch.int64)
+
+
 def sm_clock_hz(dev: torch.device) -> float:
     """The SM's maximum clock (Hz) as torch reports it, else ``ASSUMED_SM_CLOCK_HZ``."""
     khz = getattr(torch.cuda.get_device_properties(dev), "clock_rate", None)
@@ -351,17 +389,13 @@ def sleep_seconds(host_s: float | None) -> float:
 def _measure_cuda(states: list[_State], dev: torch.device, cfg: TimingConfig, on_batch) -> None:
     idx = devinfo.cuda_index(dev)
     dev = torch.device("cuda", idx)
-    flush_buf = None
+    flush: Callable[[], None] = lambda: None  # noqa: E731
     if cfg.flush_l2:
         l2 = cfg.l2_bytes or devinfo.l2_cache_bytes(dev)
         if not l2:
             raise ValueError(f"cannot size the L2 flush: {dev} reports no L2 cache size; pass l2_bytes")
-        flush_buf = _flush_buffer(2 * l2, dev)
+        flush = make_flush(2 * l2, dev, cfg.flush_mode)
     sleeper = getattr(torch.cuda, "_sleep", None) if cfg.busy_start else None
-
-    def flush() -> None:
-        if flush_buf is not None:
-            flush_buf.zero_()
 
     def sync() -> None:
         torch.cuda.synchronize(dev)

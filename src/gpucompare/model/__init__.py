@@ -14,8 +14,10 @@ Along the data flow (each module imports only the ones above it):
   and run-to-run noise;
 - :mod:`~gpucompare.model.comm`: collectives on any chip from its link (latency + size / (efficiency ×
   link)), fitted on measured or published results and validated against the published ones;
-- :mod:`~gpucompare.model.server`: 8-GPU tensor- and data-parallel steps with their communication, tokens/s
-  per server, fleet equivalences;
+- :mod:`~gpucompare.model.server`: 8-GPU tensor- and data-parallel layer steps at the spec roofline with
+  their communication (the training fleet equivalence); :mod:`~gpucompare.model.serving`: LLM serving (memory
+  fit, TTFT, TPOT, tokens/s from the calibrated kernel projections), validated against published serving
+  results, and the serving fleet equivalence;
 - the calibrated projection: :mod:`~gpucompare.model.evidence` (ledger entries and runs as observations),
   :mod:`~gpucompare.model.calibration` (per-chip efficiency), :mod:`~gpucompare.model.predict`,
   :mod:`~gpucompare.model.loco` (leave-one-chip-out validation) and :mod:`~gpucompare.model.headline`

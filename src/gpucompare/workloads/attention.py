@@ -18,8 +18,9 @@ matrix).
 
 Baselines: the SDPA backends form a pool (``Impl.baseline_pool``); per case, the fastest backend that passed its
 check is the baseline (the record's ``best_baseline``). ``sdpa-flash`` stays the workload's fixed baseline for
-the low-precision error rule. GQA: a backend without native grouped-query attention (``efficient``, ``cudnn``)
-gets K/V expanded to the query heads; in the forward that copy is made in setup, not timed (noted in the
+the low-precision error rule. GQA: a backend that does not take grouped-query attention itself
+(``enable_gqa``, asked of torch on the device: ``kernels.attention.gqa_native``) gets K/V expanded to the
+query heads; in the forward that copy is made in setup, not timed (noted in the
 record: it then reads ``hq/hkv`` times the K/V bytes a native kernel reads); in the backward the expansion is
 part of the graph, so its backward (the sum of dK/dV over each group) is timed, as in real use.
 """
@@ -33,6 +34,7 @@ from typing import Any
 
 from gpucompare import hw, reference
 from gpucompare.dims import LLAMA3_70B, TransformerDims
+from gpucompare.dtypes import torch_dtype
 from gpucompare.lazy import torch
 from gpucompare.workloads.availability import Extra, ask, kernel
 from gpucompare.workloads.base import Builder, Params, Shape, Workload, element_bytes, kernel_impl, randn
@@ -179,12 +181,14 @@ def _forward_fn(impl: str) -> Callable[[ModuleType, dict], Callable[..., torch.T
     return get
 
 
-def _expands_gqa(impl: str, hq: int, hkv: int) -> bool:
-    """An SDPA backend without native GQA (``kernels.attention.sdpa`` repeats K/V for it) at hq != hkv."""
+def _expands_gqa(
+    impl: str, hq: int, hkv: int, dtype: torch.dtype, device: torch.device, head_dim: int
+) -> bool:
+    """An SDPA backend that does not take GQA itself here (``kernels.attention.gqa_native``; ``sdpa`` repeats
+    K/V for it) at hq != hkv."""
     if impl == "triton" or hq == hkv:
         return False
-    native = getattr(kernel("attention"), "_GQA_NATIVE", frozenset({"flash", "math"}))
-    return impl.removeprefix("sdpa-") not in native
+    return not kernel("attention").gqa_native(impl.removeprefix("sdpa-"), dtype, device, head_dim)
 
 
 def _builder(impl: str, backward: bool) -> Builder:
@@ -199,7 +203,7 @@ def _builder(impl: str, backward: bool) -> Builder:
         if not backward:
             q, k, v = inputs["q"], inputs["k"], inputs["v"]
             group = q.shape[1] // k.shape[1]
-            if _expands_gqa(impl, q.shape[1], k.shape[1]):  # in setup, not timed (see the module docstring)
+            if _expands_gqa(impl, q.shape[1], k.shape[1], q.dtype, q.device, q.shape[-1]):  # setup, not timed
                 k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
             return lambda: f(q, k, v)
         # Forward once here (never timed); the closure runs only the backward over the stored graph.
@@ -280,7 +284,8 @@ def head_dim_ok(mod: ModuleType, dtype: str, device: torch.device, shape: Shape 
 def _gqa_notes(impl: str, backward: bool):
     def notes(shape: Shape, dtype: str, device: torch.device) -> str | None:
         try:
-            expands = _expands_gqa(impl, int(shape["hq"]), int(shape["hkv"]))
+            hq, hkv, d = int(shape["hq"]), int(shape["hkv"]), int(shape["d"])
+            expands = _expands_gqa(impl, hq, hkv, torch_dtype(dtype), device, d)
         except Exception:  # the kernel module cannot be imported: its availability check says why
             return None
         if not expands:

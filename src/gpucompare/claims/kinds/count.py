@@ -110,23 +110,33 @@ def _equivalent_entry(rel: CountRelation, c: Chip, e: Chip, basis: str, r: float
     )
 
 
+#: Models the serving equivalence of a fleet is given on (:func:`gpucompare.model.serving.fleet.equivalence`).
+SERVING_MODELS = ("llama3-70b", "deepseek-r1")
+
+
 def _server_entries(rel: CountRelation, c: Chip, e: Chip) -> list[BasisVerdict]:
-    """The fleet in chips ``e`` on whole 8-GPU servers serving Llama-3-70B (link included; projected by
-    ``model.server`` from the spec peaks and the communication model fitted to published collectives)."""
+    """The fleet in chips ``e``: serving (8-GPU servers at TPOT <= 50 ms, :mod:`gpucompare.model.serving`,
+    per model of :data:`SERVING_MODELS`) and training (``model.server``'s data-parallel step, link included)."""
     from gpucompare.model import comm
-    from gpucompare.model.server import SERVER_STEPS, fleet_equivalence, server_rows
+    from gpucompare.model.server import fleet_equivalence, server_rows
+    from gpucompare.model.serving.fleet import equivalence
     from gpucompare.specs.published import load_published
 
-    eq = fleet_equivalence(server_rows([c, e], comm.published_points(load_published())), c.id, e.id)
+    steps = {f"serving-{m}": equivalence(c, e, m) for m in SERVING_MODELS}
+    train = fleet_equivalence(server_rows([c, e], comm.published_points(load_published())), c.id, e.id)
+    steps["train-dp"] = {
+        "k": train.get("train-dp"),
+        "status": "projected",
+        "detail": "8-GPU data-parallel Llama-3-70B training step at the spec roofline, link included",
+    }
     out = []
-    for step in SERVER_STEPS:
-        r = eq.get(step)
+    for step, eq in steps.items():
+        r = eq["k"]
         n = None if r is None else float(f"{r * rel.count:.3g}")
         detail = (
-            f"{c.id}/{e.id} per 8-GPU server, {step} {times(r)} (projected, link included): the fleet equals "
-            f"about {fmt(n)} {e.id}"
+            f"{c.id}/{e.id} per 8 GPUs, {step} {times(r)} ({eq['detail']}): the fleet equals about {fmt(n)} {e.id}"
             if n is not None
-            else f"{step}: a server figure is unknown"
+            else f"{step}: a server figure is unknown ({eq['detail']})"
         )
         out.append(
             BasisVerdict(
@@ -138,7 +148,7 @@ def _server_entries(rel: CountRelation, c: Chip, e: Chip) -> list[BasisVerdict]:
                 value=n,
                 unit=e.id,
                 group="fleet",
-                label=f"≈{fmt(n)} {e.id} on 8-GPU {step} (projected)",
+                label=f"≈{fmt(n)} {e.id} on 8-GPU {step} ({eq['status']})",
             )
         )
     return out

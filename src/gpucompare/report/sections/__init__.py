@@ -9,7 +9,17 @@ from collections.abc import Callable
 
 from gpucompare.report.inputs import ReportInputs
 from gpucompare.report.section import Section
-from gpucompare.report.sections import answer, calibration, chips, claims, classes, runs, server, specs
+from gpucompare.report.sections import (
+    answer,
+    calibration,
+    chips,
+    claims,
+    classes,
+    runs,
+    server,
+    serving,
+    specs,
+)
 
 Builder = Callable[[ReportInputs], Section]
 
@@ -30,6 +40,8 @@ BUILDERS: tuple[Builder, ...] = (
     calibration.ledger,
     server.comm_validation,
     server.server_table,
+    serving.serving_validation,
+    serving.serving_table,
     runs.noise,
     classes.rooflines,
     runs.skipped,
