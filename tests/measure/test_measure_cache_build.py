@@ -218,3 +218,11 @@ def test_verify_names_a_kernel_missing_from_the_packed_cache(built, tmp_path):
         in proc.stdout
     )
     assert _summary(proc)["compiles"] >= 1
+
+
+def test_jobs_split_the_cases_over_processes_and_merge_them_back_in_the_tiers_order():
+    """``--jobs 2`` (count mode: no ptxas) gives the cases, compiles and benchmarks of ``--jobs 1``."""
+    args = ("--count", "--only", "gemm_decode", "--shapes", "llama3-70b-out-m8", "--dtypes", "bf16,fp16")
+    one, two = _builder(*args), _builder(*args, "--jobs", "2")
+    assert one.returncode == two.returncode == 0, two.stderr[-2000:]
+    assert one.stdout == two.stdout and _summary(one)["compiles"] > 0

@@ -47,7 +47,17 @@ def _use(e: PublishedEntry) -> str:
 
 def format_table(entries: list[PublishedEntry]) -> str:
     """A plain-text listing: one line of figures per entry, then its source and place (published)."""
-    head = ["id", "chip", "workload", "dtype", "shape", "published value", "group", "implementation", "evidence"]
+    head = [
+        "id",
+        "chip",
+        "workload",
+        "dtype",
+        "shape",
+        "published value",
+        "group",
+        "implementation",
+        "evidence",
+    ]
     rows = [head] + [
         [e.id, e.chip, e.workload, e.dtype, _shape(e), _value(e), e.group, e.implementation, _use(e)]
         for e in entries

@@ -1,26 +1,22 @@
-"""An 8-GPU server: multi-GPU steps of the transformer layer (:mod:`gpucompare.model.layer`) with their
-communication (:mod:`gpucompare.model.comm`), tokens/s per server, and fleet equivalences.
+"""An 8-GPU training server: the data-parallel step of the transformer layer (:mod:`gpucompare.model.layer`)
+with its communication (:mod:`gpucompare.model.comm`), tokens/s per server, and the training fleet
+equivalence. Serving (prefill and decode, tensor and expert parallel, memory fit, TPOT) is modelled by
+:mod:`gpucompare.model.serving`, from the calibrated kernel projections and validated against published
+serving results; this module no longer projects inference.
 
-Steps, for one layer of ``dims`` (Llama-3-70B by default) on ``gpus`` GPUs:
+``train-dp``, for one layer of ``dims`` (Llama-3-70B by default) on ``gpus`` GPUs: each GPU runs the full
+layer's forward and backward on its own tokens, then a reduce-scatter of the bf16 gradients and an
+all-gather of the parameters (``P × element`` each, ``P`` the layer's GEMM weights), as ZeRO/FSDP does.
 
-- ``decode-tp`` / ``prefill-tp``: tensor parallel (Megatron): QKV, gate and up split by columns, out and
-  down by rows, heads split, so each GPU runs the layer of :func:`tp_dims`; then two all-reduces of the
-  activations (``tokens × hidden × element``), after attention's out projection and after the MLP;
-- ``train-dp``: data parallel: each GPU runs the full layer's forward and backward on its own tokens, then
-  a reduce-scatter of the bf16 gradients and an all-gather of the parameters (``P × element`` each, ``P``
-  the layer's GEMM weights), as ZeRO/FSDP does.
-
-Per step and chip: compute time from the pieces of :func:`gpucompare.model.layer.step_pieces` (FLOPs and
-bytes from the workloads), at the **spec roofline** (efficiency 1: a lower bound on time) unless measured
-efficiencies are given; communication time from the comm model fitted on the evidence given (measured or
-published); the two are added (no overlap: an upper bound on what overlap would hide). The **bound** is the
-largest of the compute-bound, memory-bound and link times. tokens/s is for the whole ``dims.layers`` stack
-and the whole server (``gpus ×`` for data parallel).
+Compute time from the pieces of :func:`gpucompare.model.layer.step_pieces` (FLOPs and bytes from the
+workloads), at the **spec roofline** (efficiency 1: a lower bound on time); communication time from the comm
+model fitted on the evidence given (measured or published); the two are added (no overlap: an upper bound on
+what overlap would hide). The **bound** is the largest of the compute-bound, memory-bound and link times.
+tokens/s is for the whole ``dims.layers`` stack and the whole server (``gpus ×`` the per-GPU tokens).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -31,7 +27,7 @@ from gpucompare.model.layer import CountsFn, LayerConfig, default_counts, step_p
 from gpucompare.model.projection import project_work
 from gpucompare.specs import Chip
 
-SERVER_STEPS = ("decode-tp", "prefill-tp", "train-dp")
+SERVER_STEPS = ("train-dp",)
 #: The chips of the report's 8-GPU server table.
 SERVER_CHIPS = ("h200-sxm", "h20", "h100-sxm", "h800-sxm", "a800-sxm4", "b200", "ascend-910c")
 
@@ -42,37 +38,22 @@ class ServerConfig:
     layer: LayerConfig = field(default_factory=LayerConfig)
 
 
-def tp_dims(dims: TransformerDims, tp: int) -> TransformerDims:
-    """One GPU's share of a layer under ``tp``-way tensor parallelism (heads and MLP width split)."""
-    for name in ("q_heads", "kv_heads", "mlp"):
-        if getattr(dims, name) % tp:
-            raise ValueError(f"{dims.name}: {name}={getattr(dims, name)} does not split {tp} ways")
-    return dataclasses.replace(
-        dims,
-        key=f"{dims.key}-tp{tp}",
-        q_heads=dims.q_heads // tp,
-        kv_heads=dims.kv_heads // tp,
-        mlp=dims.mlp // tp,
-    )
-
-
 def layer_params(dims: TransformerDims) -> int:
     """Weights of one layer's GEMMs (QKV, out, gate, up, down): Σ N·K."""
     return sum(n * k for _, _, n, k in dims.gemms(1))
 
 
 def comm_ops(step: str, cfg: ServerConfig) -> list[tuple[str, str, int]]:
-    """(name, collective, bytes) of one layer's communication in ``step``."""
-    layer, elt = cfg.layer, dtype_info(cfg.layer.dtype).bytes
-    if step == "train-dp":
-        grads = layer_params(layer.dims) * elt
-        return [
-            ("gradient reduce-scatter", "reduce_scatter", grads),
-            ("parameter all-gather", "all_gather", grads),
-        ]
-    tokens = step_tokens(step.split("-")[0], layer)
-    act = tokens * layer.dims.hidden * elt
-    return [("all-reduce after attention", "all_reduce", act), ("all-reduce after MLP", "all_reduce", act)]
+    """(name, collective, bytes) of one layer's communication in ``step`` (``train-dp``)."""
+    if step not in SERVER_STEPS:
+        raise ValueError(
+            f"unknown server step {step!r}; known: {', '.join(SERVER_STEPS)} (serving: model.serving)"
+        )
+    grads = layer_params(cfg.layer.dims) * dtype_info(cfg.layer.dtype).bytes
+    return [
+        ("gradient reduce-scatter", "reduce_scatter", grads),
+        ("parameter all-gather", "all_gather", grads),
+    ]
 
 
 @dataclass(frozen=True)
@@ -94,8 +75,6 @@ class ServerRow:
 def _compute(chip: Chip, step: str, cfg: ServerConfig, counts: CountsFn) -> tuple[float, float, str]:
     """(compute-bound s, memory-bound s, problem) of one GPU's pieces at the spec roofline."""
     layer = cfg.layer
-    if step != "train-dp":
-        layer = dataclasses.replace(layer, dims=tp_dims(layer.dims, cfg.gpus))
     t = {"compute": 0.0, "memory": 0.0}
     for piece in step_pieces(step.split("-")[0], layer):
         F, B = counts(piece.workload, piece.dims, layer.dtype, f"{step}-{piece.name}")
@@ -139,7 +118,7 @@ def server_row(
             chip.id, step, "unknown", problem or how, None, None, None, None, None, None, basis, how
         )
     per_layer = c + m + t_comm
-    tokens = step_tokens(step.split("-")[0], cfg.layer) * (cfg.gpus if step == "train-dp" else 1)
+    tokens = step_tokens(step.split("-")[0], cfg.layer) * cfg.gpus
     tps = tokens / (per_layer * cfg.layer.dims.layers)
     bound = max((("compute", c), ("memory", m), ("link", t_comm)), key=lambda kv: kv[1])[0]
     return ServerRow(chip.id, step, "ok", "", c, m, t_comm, tps, t_comm / per_layer, bound, basis, how)
@@ -157,7 +136,8 @@ def server_rows(
 
 def fleet_equivalence(rows: Iterable[ServerRow], a: str, b: str) -> dict[str, float | None]:
     """Per step, how many servers of chip ``b`` match one server of chip ``a`` (tokens/s ratio a / b), link
-    included; None where either is unknown. For the claims about fleets ("30,000 H20", "400,000 H200")."""
+    included; None where either is unknown. For the claims about fleets ("30,000 H20", "400,000 H200"):
+    training here, serving in :func:`gpucompare.model.serving.fleet.equivalence`."""
     by = {(r.chip_id, r.step): r for r in rows}
     out: dict[str, float | None] = {}
     for step in SERVER_STEPS:

@@ -261,7 +261,8 @@ class _EntryReader:
         wl = _registry().get(workload)
         if wl is not None and self.raw["dtype"] not in wl.dtypes and metric != "gbps":
             raise self.fail(
-                "metric", f"{workload!r} does not measure {self.raw['dtype']!r}: only its GB/s figure is usable"
+                "metric",
+                f"{workload!r} does not measure {self.raw['dtype']!r}: only its GB/s figure is usable",
             )
         if metric == "tflops" and workload in _registry():
             from gpucompare.workloads import Shape

@@ -1,5 +1,5 @@
 """Sections beyond one GPU (:mod:`gpucompare.model.comm`, :mod:`gpucompare.model.server`): the communication
-model against published collective results, and the 8-GPU server table."""
+model against published collective results, and the 8-GPU training server table."""
 
 from __future__ import annotations
 
@@ -86,16 +86,14 @@ def server_table(inp: ReportInputs) -> Section:
     )
     layer, dims = cfg.layer, cfg.layer.dims
     intro = (
-        f"**Projected**, one {dims.name} layer ({dims.describe()}) on {cfg.gpus} GPUs, {layer.dtype}: "
-        f"`decode-tp` and `prefill-tp` are tensor parallel (each GPU 1/{cfg.gpus} of the heads and MLP; two "
-        f"all-reduces of the activations per layer; decode batch {layer.decode_batch} over a "
-        f"{layer.decode_context}-token cache, prefill {layer.prefill_batch * layer.prefill_seq} tokens); "
-        f"`train-dp` is data parallel ({layer.train_batch * layer.train_seq} tokens per GPU, forward and "
-        "backward, then a reduce-scatter of the gradients and an all-gather of the parameters). Compute at the "
-        "spec roofline (efficiency 1, a lower bound on time), communication from the model above (collectives "
-        "measured on GPUs where a run has them, else the published nccl-tests evidence; chips without evidence of "
-        "their link borrow the NVSwitch "
-        f"boards' efficiency, said in `comm_basis` in `tables/server.csv`); no overlap. tokens/s for "
-        f"{dims.layers} layers and the whole server; `bound`: the largest of compute, memory and link time."
+        f"**Projected**, one {dims.name} layer ({dims.describe()}) on {cfg.gpus} GPUs, {layer.dtype}, "
+        f"training: `train-dp` is data parallel ({layer.train_batch * layer.train_seq} tokens per GPU, "
+        "forward and backward, then a reduce-scatter of the gradients and an all-gather of the parameters). "
+        "Compute at the spec roofline (efficiency 1, a lower bound on time), communication from the model "
+        "above (collectives measured on GPUs where a run has them, else the published nccl-tests evidence; "
+        "chips without evidence of their link borrow the NVSwitch boards' efficiency, said in `comm_basis` in "
+        f"`tables/server.csv`); no overlap. tokens/s for {dims.layers} layers and the whole server; `bound`: "
+        "the largest of compute, memory and link time. Serving (prefill and decode) is the serving model's: "
+        "see the 8-GPU serving table."
     )
-    return Section("server", "8-GPU server (tensor- and data-parallel steps)", intro, table, shown=shown)
+    return Section("server", "8-GPU training server (data-parallel step)", intro, table, shown=shown)
