@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from gpucompare.model.bands import INDICATIVE_P90, expected_error
+from gpucompare.model.bands import INDICATIVE_P90, default_projection_rows, expected_error
 from gpucompare.model.calibration import Target, fit
 from gpucompare.model.evidence import shape_text
 from gpucompare.model.target import Prediction, PredictionError, evidence_pool, predict_target
@@ -97,13 +97,17 @@ def predict(
     p = predict_target(Target(chip_id, workload, shape, dtype), pool, cal, db)
     if p.status != "ok":
         return p
-    return with_error(p)
+    return with_error(p, include_unrepresentative)
 
 
-def with_error(p: Prediction) -> Prediction:
+def with_error(p: Prediction, include_unrepresentative: bool = False) -> Prediction:
     """``p`` with the error band of its class and level (:func:`gpucompare.model.bands.expected_error`) and
-    whether it is only indicative: p90 above 25 %, error not known, or evidence from one source."""
-    band = expected_error(p.workload, p.level or "", p.dtype)
+    whether it is only indicative: p90 above 25 %, error not known, or evidence from one source. A prediction
+    made with the unrepresentative entries as evidence quotes the band validated with them too."""
+    rows = default_projection_rows(include_unrepresentative)
+    band = expected_error(p.workload, p.level or "", p.dtype, rows)
+    if include_unrepresentative:
+        band = replace(band, basis=f"{band.basis} (unrepresentative entries included)")
     why = []
     if band.p90 is None:
         why.append(band.basis)
