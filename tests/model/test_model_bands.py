@@ -39,6 +39,16 @@ def test_no_band_without_cells_of_the_class_level_or_dtype():
     assert few.median is None and "only 2" in few.basis
 
 
+def test_a_copy_is_banded_by_bandwidth_evidence_of_any_dtype_a_gemm_is_not():
+    """A streaming copy's rate is a byte rate: 64-bit BabelStream cells band a bf16 copy projection, while a
+    compute class still needs cells of its own precision (the line above the rule in model/bands.py)."""
+    rows = [cell(e, level="same workload", bits=64, klass="bandwidth") for e in (0.01, -0.04, 0.06)]
+    copy = expected_error("copy", "same workload", "bf16", rows)
+    assert copy.n == 3 and copy.median == pytest.approx(0.04) and "±" in copy.text()
+    gemm_rows = [cell(e, level="same workload", bits=64) for e in (0.01, -0.04, 0.06)]
+    assert expected_error("gemm", "same workload", "bf16", gemm_rows).median is None
+
+
 def test_cells_never_use_the_chip_they_predict():
     rows = default_projection_rows()
     assert rows and all(r.level is None or r.level == "own chip" or r.evidence > 0 for r in rows)

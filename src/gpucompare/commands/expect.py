@@ -49,7 +49,7 @@ def notes(rows: list) -> list[console.Block]:
     """Under the table: where each band comes from (once per kind) and the evidence of each figure."""
     bands: dict[str, list[str]] = {}
     for e in rows:
-        bands.setdefault(e.band, []).append(e.workload)
+        bands.setdefault(e.band, []).append(f"{e.workload} {e.dtype}")
     out: list[console.Block] = ["", "Band from:"]
     out += [console.Wrapped(f"- {', '.join(dict.fromkeys(w))}: {b}", 2) for b, w in bands.items()]
     out += ["", "Evidence:"]
