@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from gpucompare.errors import GpucompareError
@@ -66,6 +67,14 @@ class Prediction:
         return {"kind": "projected", **d}
 
 
+@lru_cache(maxsize=2)
+def _packaged_observations(include_unrepresentative: bool) -> tuple[Observation, ...]:
+    """The packaged ledger's observations on the packaged chip database: both are read once per process, so
+    their observations are too (``claims`` asks for them about a hundred times)."""
+    obs, _ = observations(load_published(), load_chips(), (), include_unrepresentative)
+    return tuple(obs)
+
+
 def evidence_pool(
     db: ChipDB | None = None,
     measured: Sequence[Any] = (),
@@ -77,8 +86,11 @@ def evidence_pool(
     with ``include_unrepresentative``) and the given analysed GPU records (``model.Measured``), without
     ``exclude_chip`` (any name the chip database resolves)."""
     db = db or load_chips()
-    entries = load_published() if entries is None else entries
-    obs, _ = observations(entries, db, measured, include_unrepresentative)
+    if entries is None and not measured and db is load_chips():
+        obs = list(_packaged_observations(include_unrepresentative))
+    else:
+        entries = load_published() if entries is None else entries
+        obs, _ = observations(entries, db, measured, include_unrepresentative)
     if exclude_chip is not None:
         chip_id = db.get(exclude_chip).id
         obs = [o for o in obs if o.chip != chip_id]
