@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from gpucompare.model.loco import p90
 from gpucompare.model.serving.kernels import NoEvidenceError
 from gpucompare.model.serving.server import Load, Server, serve
 from gpucompare.model.serving.work import ServingConfigError
@@ -148,11 +149,6 @@ def validate(entries: Sequence[PublishedEntry] | None = None) -> list[ServingChe
     return checks
 
 
-def _p90(xs: Sequence[float]) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, round(0.9 * (len(s) - 1)))]
-
-
 @dataclass(frozen=True)
 class ServingSummary:
     n: int
@@ -170,8 +166,8 @@ def summarise(checks: Sequence[ServingCheck]) -> ServingSummary:
     nv = [c.naive_rel_error for c in checks if c.naive_rel_error is not None]
     both = [c.rel_error for c in checks if c.rel_error is not None and c.naive_rel_error is not None]
     return ServingSummary(
-        len(ok), statistics.median(ok) if ok else None, _p90(ok) if ok else None,
-        len(nv), statistics.median(nv) if nv else None, _p90(nv) if nv else None,
+        len(ok), statistics.median(ok) if ok else None, p90(ok),
+        len(nv), statistics.median(nv) if nv else None, p90(nv),
         statistics.median(both) if both else None, sum(c.status != "ok" for c in checks),
     )  # fmt: skip
 
