@@ -60,3 +60,14 @@ def test_help_lists_every_command_and_ends_in_a_full_stop(capsys):
     out = capsys.readouterr().out
     described = " ".join(out.split("\n\n")[1].split())
     assert described.endswith("diff, cache.") and "cache" in described and "diff" in described
+
+
+def test_validate_summary_at_80_columns_hides_a_column_rather_than_folding_class_names(capsys, monkeypatch):
+    """The class summary was 83 characters at its narrowest: the class names were folded to 4-6 characters
+    ('atte'/'ntio'/'n'). The better/worse count is the column it hides (``--wide`` shows it)."""
+    monkeypatch.setenv("COLUMNS", "80")
+    out = _out(capsys, ["validate"])
+    lines = out.splitlines()
+    assert any(line.startswith("attention ") for line in lines), "class names folded mid-word"
+    assert "better/worse; --wide shows them" in out
+    assert "better/worse" in _out(capsys, ["validate", "--wide"])

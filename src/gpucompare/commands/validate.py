@@ -47,14 +47,14 @@ def _abs_pct(x: float) -> str:
 
 def summary_table(summary: list) -> console.Table:
     table = console.Table(
-        "class",
+        console.Column("class", wrap=True),
         console.Column("n", "right"),
         console.Column("median |err|", "right", fmt=_abs_pct),
         console.Column("p90 |err|", "right", fmt=_abs_pct),
         console.Column("naive median", "right", fmt=_abs_pct),
         console.Column("naive p90", "right", fmt=_abs_pct),
-        console.Column("better/worse", "right"),
-        "verdict",
+        console.Column("better/worse", "right", drop=1),
+        console.Column("verdict", wrap=True),
     )
     for s in summary:
         table.add_row(
