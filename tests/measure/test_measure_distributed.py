@@ -103,8 +103,12 @@ def test_a_rank_that_dies_or_hangs_is_named_and_records_stay_whole(tmp_path, kin
         assert len(run.records) == 2 and run.records[1]["status"] == "failed"
         assert "behind: rank 1 (last at case 0, done)" in run.records[1]["reason"]
         assert "behind: rank 1" in proc.stderr
-    else:  # torchrun's report names the rank that exited first and its exit code
-        assert re.search(r"Root Cause.*?rank\s+:\s+1 \(local_rank: 1\)\s+exitcode\s+:\s+3", proc.stderr, re.S)
+    else:  # torchrun's report names the rank that exited and its exit code
+        # Anywhere in its failure list. torchrun calls the earliest-timestamped failure the "Root Cause", and
+        # rank 0 fails too, within the same second, when its collective breaks: the section is a race (the
+        # Root-Cause form failed in 2 of 3 full CI runs on 2026-12-07, never in 30 runs alone), so the rank and
+        # its exit code are asserted, not the section.
+        assert re.search(r"rank\s+:\s+1 \(local_rank: 1\)\s+exitcode\s+:\s+3 ", proc.stderr), proc.stderr[-2000:]
         assert all(r["status"] in ("ok", "failed") for r in run.records)
 
 
